@@ -1,0 +1,315 @@
+// Package store keeps every record complaintbot makes: customers, complaints,
+// messages (inbound and outbound), the append-only event log of each complaint,
+// the per-source ingest cursors and the outbox of notifications to send.
+//
+// Invariants:
+//   - Nothing is ever deleted. Records are created and updated; events are only
+//     appended. There is no Delete method on purpose.
+//   - Everything a caller does inside one Update call commits atomically, so a
+//     message, the complaint change it causes, the outbox rows it schedules and
+//     the source cursor that moves past it are recorded together or not at all.
+//   - IDs are assigned by the store when a record with ID 0 is put, and never
+//     reused. Complaint numbers (C-2026-000123) are unique and never reused.
+//
+// The Store interface is what the rest of the program sees; Bolt (bbolt, the
+// embedded default) implements it, and a PostgreSQL implementation can later.
+// store imports nothing of complaintbot's.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by lookups that find no record.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the persistent state of complaintbot.
+type Store interface {
+	// Update runs fn in a read-write transaction. If fn returns an error
+	// nothing it did is kept.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction (write methods fail).
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Methods returning a record return a copy the caller
+// may change and Put back.
+type Tx interface {
+	// Customers.
+	Customer(id uint64) (*Customer, error)
+	// CustomerByEmail matches case-insensitively on the address.
+	CustomerByEmail(email string) (*Customer, error)
+	CustomerByTelegram(userID int64) (*Customer, error)
+	// PutCustomer creates (ID 0: assigns ID and CreatedAt) or updates a
+	// customer and keeps the email/telegram indexes in step.
+	PutCustomer(c *Customer) error
+
+	// Complaints.
+	Complaint(id uint64) (*Complaint, error)
+	ComplaintByNumber(number string) (*Complaint, error)
+	// PutComplaint creates (ID 0: assigns ID, Number from CreatedAt's year and
+	// a per-year sequence, CreatedAt if zero) or updates a complaint.
+	PutComplaint(c *Complaint) error
+	// ForEachComplaint calls fn for every complaint in ID order; returning
+	// ErrStop from fn ends the walk without error.
+	ForEachComplaint(fn func(*Complaint) error) error
+	// ComplaintsOfCustomer lists a customer's complaints in ID order.
+	ComplaintsOfCustomer(customerID uint64) ([]*Complaint, error)
+
+	// Messages.
+	Message(id uint64) (*Message, error)
+	// PutMessage creates (ID 0) or updates a message. Attachment bytes
+	// (Attachment.Data) are stored in a content-addressed blob area and
+	// cleared from the record; Attachment.BlobKey is set instead.
+	PutMessage(m *Message) error
+	// MessageByMessageID finds a message by its RFC 5322 Message-ID (without
+	// angle brackets). When several share one, the first recorded is returned.
+	MessageByMessageID(messageID string) (*Message, error)
+	// MessageByHash finds a message by its ContentHash.
+	MessageByHash(hash string) (*Message, error)
+	// MessagesReferencing lists messages whose InReplyTo or References name
+	// messageID, in ID order (how a parent that arrives after its reply finds it).
+	MessagesReferencing(messageID string) ([]*Message, error)
+	// MessagesOf lists a complaint's messages in ID order.
+	MessagesOf(complaintID uint64) ([]*Message, error)
+	// ForEachMessage walks all messages in ID order (ErrStop ends it).
+	ForEachMessage(fn func(*Message) error) error
+	// Blob returns stored attachment bytes.
+	Blob(key string) ([]byte, error)
+
+	// Events: append-only.
+	// AppendEvent assigns Seq (per complaint, from 1) and At if zero.
+	AppendEvent(e *Event) error
+	Events(complaintID uint64) ([]*Event, error)
+
+	// Ingest cursors, one per source (inbox name, "telegram:<bot>", ...).
+	// Cursor returns a zero Cursor with the given Source when none is stored.
+	Cursor(source string) (Cursor, error)
+	PutCursor(c Cursor) error
+
+	// Outbox.
+	// PutNotification creates (ID 0: assigns ID, CreatedAt, Status pending if
+	// empty, NextAttempt = CreatedAt if zero) or updates a notification.
+	PutNotification(n *Notification) error
+	Notification(id uint64) (*Notification, error)
+	// DueNotifications returns up to limit pending notifications whose
+	// NextAttempt is at or before now, earliest first.
+	DueNotifications(now time.Time, limit int) ([]*Notification, error)
+	// NextDue returns the earliest NextAttempt among pending notifications,
+	// and false when there is none.
+	NextDue() (time.Time, bool, error)
+	NotificationsOf(complaintID uint64) ([]*Notification, error)
+	// ForEachNotification walks all notifications in ID order (ErrStop ends it).
+	ForEachNotification(fn func(*Notification) error) error
+}
+
+// ErrStop ends a ForEach walk early without an error.
+var ErrStop = errors.New("store: stop")
+
+// Channels.
+const (
+	ChannelEmail    = "email"
+	ChannelTelegram = "telegram"
+)
+
+// Message directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// Message statuses: what became of an inbound message.
+const (
+	StatusRecorded    = "recorded"    // joined or opened a complaint
+	StatusIgnored     = "ignored"     // noise: auto-reply, bounce, our own mail; Reason says which
+	StatusQuarantined = "quarantined" // could not be processed; Raw and Reason are kept
+	StatusDuplicate   = "duplicate"   // the same mail seen again (e.g. after UIDVALIDITY changed)
+	StatusSent        = "sent"        // outbound, delivered to the relay
+)
+
+// Complaint stages (the workflow of issue 6 builds on these).
+const (
+	StageRegistered = "registered"
+	StageAnalysis   = "analysis"
+	StageAction     = "corrective_action"
+	StageResolved   = "resolved"
+	StageClosed     = "closed"
+)
+
+// Customer is a person who writes to the company.
+type Customer struct {
+	ID          uint64    `json:"id"`
+	Name        string    `json:"name,omitempty"`
+	Emails      []string  `json:"emails,omitempty"` // lower-cased
+	Phones      []string  `json:"phones,omitempty"`
+	TelegramIDs []int64   `json:"telegram_ids,omitempty"`
+	Lang        string    `json:"lang,omitempty"` // last detected: ru, lt, en
+	CreatedAt   time.Time `json:"created_at"`
+	// AckTimes holds the send times of recent acknowledgements (newest last,
+	// trimmed by the router) for the per-customer hourly cap.
+	AckTimes []time.Time `json:"ack_times,omitempty"`
+}
+
+// Complaint is one customer's matter, from registration to closing.
+type Complaint struct {
+	ID         uint64    `json:"id"`
+	Number     string    `json:"number"` // C-2026-000123
+	CustomerID uint64    `json:"customer_id"`
+	Channel    string    `json:"channel"` // channel it arrived on; replies go back there
+	Subject    string    `json:"subject,omitempty"`
+	Lang       string    `json:"lang,omitempty"`
+	Stage      string    `json:"stage"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// DueAt is the promised reaction time told to the customer.
+	DueAt time.Time `json:"due_at,omitempty"`
+	// ThreadMessageIDs are the RFC 5322 Message-IDs of the thread (ours and
+	// the customer's), newest last, used for In-Reply-To/References.
+	ThreadMessageIDs []string `json:"thread_message_ids,omitempty"`
+	// Filled by later work (router classification, workflow); kept here so
+	// the record does not need a rewrite.
+	IsComplaint *bool             `json:"is_complaint,omitempty"`
+	Category    string            `json:"category,omitempty"`
+	Cause       string            `json:"cause,omitempty"`
+	Amount      string            `json:"amount,omitempty"` // decimal string
+	Currency    string            `json:"currency,omitempty"`
+	Wants       []string          `json:"wants,omitempty"`
+	Tier        string            `json:"tier,omitempty"`
+	OwnerID     string            `json:"owner_id,omitempty"`
+	Team        string            `json:"team,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	ResolvedAt  time.Time         `json:"resolved_at,omitempty"`
+	ClosedAt    time.Time         `json:"closed_at,omitempty"`
+}
+
+// Address is a mailbox: display name and address.
+type Address struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+}
+
+// Attachment is one file of a message. Data is set only on the way into
+// PutMessage; stored records carry BlobKey instead. Kept is false when the
+// bytes were over the size cap (name, type and size are still recorded).
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Kept        bool   `json:"kept"`
+	NotKeptWhy  string `json:"not_kept_why,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
+	BlobKey     string `json:"blob_key,omitempty"`
+	Data        []byte `json:"-"`
+}
+
+// Message is one message, inbound or outbound, on any channel.
+type Message struct {
+	ID          uint64 `json:"id"`
+	ComplaintID uint64 `json:"complaint_id,omitempty"` // 0: not part of a complaint (ignored, quarantined)
+	CustomerID  uint64 `json:"customer_id,omitempty"`
+	Direction   string `json:"direction"`
+	Channel     string `json:"channel"`
+	// Source is the inbox name (or bot) it came from; SourceRef locates it
+	// there, e.g. "uidvalidity/uid".
+	Source    string `json:"source,omitempty"`
+	SourceRef string `json:"source_ref,omitempty"`
+
+	MessageID  string    `json:"message_id,omitempty"` // without <>
+	InReplyTo  []string  `json:"in_reply_to,omitempty"`
+	References []string  `json:"references,omitempty"`
+	From       Address   `json:"from"`
+	ReplyTo    *Address  `json:"reply_to,omitempty"`
+	To         []Address `json:"to,omitempty"`
+	Subject    string    `json:"subject,omitempty"`
+	Date       time.Time `json:"date,omitempty"` // the Date header
+	// Text is the new text of the message (quoted history trimmed); FullText
+	// is the whole decoded text. HTMLOnly says the text was made from HTML.
+	Text     string            `json:"text"`
+	FullText string            `json:"full_text,omitempty"`
+	HTMLOnly bool              `json:"html_only,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"` // selected headers
+	// Attachments, within the configured caps.
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Telegram identity, when Channel is telegram.
+	TelegramChatID int64 `json:"telegram_chat_id,omitempty"`
+	TelegramUserID int64 `json:"telegram_user_id,omitempty"`
+
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"` // why ignored / quarantined / duplicate
+	// Raw holds the original bytes of a quarantined message (nothing else
+	// keeps raw bytes; they can be large).
+	Raw []byte `json:"raw,omitempty"`
+	// Size of the original message in bytes.
+	Size        int64     `json:"size"`
+	ContentHash string    `json:"content_hash,omitempty"` // sha256 hex of the raw bytes
+	ReceivedAt  time.Time `json:"received_at"`
+}
+
+// Event is one entry of a complaint's audit trail.
+type Event struct {
+	ComplaintID uint64            `json:"complaint_id"`
+	Seq         uint64            `json:"seq"`
+	At          time.Time         `json:"at"`
+	Actor       string            `json:"actor"` // "system", "customer:<id>", "staff:<id>", "notify"
+	Kind        string            `json:"kind"`  // "registered", "message_added", "ack_queued", "ack_sent", ...
+	Text        string            `json:"text,omitempty"`
+	Fields      map[string]string `json:"fields,omitempty"`
+}
+
+// Cursor is how far a source has been read. For IMAP: UIDValidity and the
+// last UID committed. For Telegram: Offset is the next update id.
+type Cursor struct {
+	Source      string    `json:"source"`
+	UIDValidity uint32    `json:"uid_validity,omitempty"`
+	LastUID     uint32    `json:"last_uid,omitempty"`
+	Offset      int64     `json:"offset,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at,omitempty"`
+}
+
+// Notification statuses.
+const (
+	NotifyPending = "pending"
+	NotifySent    = "sent"
+	NotifyFailed  = "failed" // permanent failure, not retried
+)
+
+// Notification is one row of the outbox: something to send, when to try
+// next, and what happened. Rows are never removed; a sent or failed row
+// stays as the record of it.
+type Notification struct {
+	ID          uint64 `json:"id"`
+	ComplaintID uint64 `json:"complaint_id,omitempty"`
+	CustomerID  uint64 `json:"customer_id,omitempty"`
+	Kind        string `json:"kind"`    // "ack", later "reminder", "survey", "digest", "reply"
+	Channel     string `json:"channel"` // email / telegram
+	Lang        string `json:"lang,omitempty"`
+	// Email addressing. MessageID is chosen when the row is made so a retry
+	// after a crash sends the same Message-ID (receivers can deduplicate).
+	To         Address  `json:"to"`
+	Subject    string   `json:"subject,omitempty"`
+	MessageID  string   `json:"message_id,omitempty"` // without <>
+	InReplyTo  string   `json:"in_reply_to,omitempty"`
+	References []string `json:"references,omitempty"`
+	// Telegram addressing.
+	TelegramChatID int64 `json:"telegram_chat_id,omitempty"`
+	// Data feeds the template of Kind (complaint number, due time, ...).
+	Data map[string]string `json:"data,omitempty"`
+
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt"`
+	LastError   string    `json:"last_error,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	SentAt      time.Time `json:"sent_at,omitempty"`
+}
+
+// Batch is what an ingest source hands over to be committed at once: the
+// normalised messages and the cursor that moves past them.
+type Batch struct {
+	Source   string
+	Messages []*Message
+	Cursor   Cursor
+}
