@@ -1,0 +1,264 @@
+// Package configs holds complaintbot's typed configuration: one Config loaded
+// from one YAML file and validated all at once.
+//
+// Invariants:
+//   - Unknown keys are errors that name the key (the YAML decoder runs with
+//     KnownFields).
+//   - Validate reports every problem in one error, each naming its key.
+//   - Secrets (passwords, tokens, the reply-token secret) are never in the
+//     file itself: only *_env (an environment variable name) or *_file (a
+//     path) keys point to them. Resolved secrets live in Secret values whose
+//     String and MarshalJSON never show the value, so they cannot leak into
+//     logs or check-config output.
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Company   Company   `yaml:"company"`
+	Store     Store     `yaml:"store"`
+	Ack       Ack       `yaml:"ack"`
+	Inboxes   []Inbox   `yaml:"inboxes"`
+	SMTP      SMTP      `yaml:"smtp"`
+	HTTP      HTTP      `yaml:"http"`
+	Threading Threading `yaml:"threading"`
+	Log       Log       `yaml:"log"`
+
+	// Location is Company.Timezone loaded by Validate.
+	Location *time.Location `yaml:"-"`
+}
+
+// Company describes the company complaintbot works for.
+type Company struct {
+	Name     string `yaml:"name"`
+	Timezone string `yaml:"timezone"` // IANA name, e.g. Europe/Vilnius
+}
+
+// Store says where the embedded database lives and what it keeps.
+type Store struct {
+	Path               string `yaml:"path"`
+	MaxAttachmentBytes int64  `yaml:"max_attachment_bytes"`
+	MaxMessageBytes    int64  `yaml:"max_message_attachment_bytes"`
+}
+
+// Ack configures the acknowledgement sent for every new complaint.
+type Ack struct {
+	ReactionTime Duration `yaml:"reaction_time"`
+	MaxPerHour   int      `yaml:"max_per_customer_per_hour"`
+}
+
+// Inbox is one IMAP mailbox to watch.
+type Inbox struct {
+	Name               string   `yaml:"name"`
+	Host               string   `yaml:"host"`
+	Port               int      `yaml:"port"`
+	TLS                string   `yaml:"tls"` // tls | starttls | none
+	User               string   `yaml:"user"`
+	PasswordEnv        string   `yaml:"password_env"`
+	PasswordFile       string   `yaml:"password_file"`
+	Mailbox            string   `yaml:"mailbox"`
+	After              string   `yaml:"after"` // leave | seen | move
+	MoveTo             string   `yaml:"move_to"`
+	PollInterval       Duration `yaml:"poll_interval"`
+	Idle               *bool    `yaml:"idle"`
+	BatchSize          int      `yaml:"batch_size"`
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
+
+	Password Secret `yaml:"-"`
+}
+
+// Addr is host:port.
+func (i Inbox) Addr() string { return net.JoinHostPort(i.Host, strconv.Itoa(i.Port)) }
+
+// SMTP is the relay outgoing mail goes through.
+type SMTP struct {
+	Host               string `yaml:"host"`
+	Port               int    `yaml:"port"`
+	TLS                string `yaml:"tls"`
+	User               string `yaml:"user"`
+	PasswordEnv        string `yaml:"password_env"`
+	PasswordFile       string `yaml:"password_file"`
+	From               string `yaml:"from"` // "Support <support@example.com>"
+	Helo               string `yaml:"helo"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+
+	Password Secret        `yaml:"-"`
+	FromAddr *mail.Address `yaml:"-"`
+}
+
+// Addr is host:port.
+func (s SMTP) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// HTTP is the health, metrics and API listener.
+type HTTP struct {
+	Listen    string `yaml:"listen"`
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+
+	Token Secret `yaml:"-"`
+}
+
+// Threading configures the signed reply tokens in our Message-IDs.
+type Threading struct {
+	SecretEnv  string `yaml:"secret_env"`
+	SecretFile string `yaml:"secret_file"`
+	Domain     string `yaml:"domain"` // right-hand side of our Message-IDs
+
+	Secret Secret `yaml:"-"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Secret is a resolved secret value that never prints itself.
+type Secret struct{ value string }
+
+// NewSecret wraps a value (tests and the demo).
+func NewSecret(v string) Secret { return Secret{value: v} }
+
+// Value returns the secret itself; call it only where it is used.
+func (s Secret) Value() string { return s.value }
+
+// Set reports whether a value is present.
+func (s Secret) Set() bool { return s.value != "" }
+
+func (s Secret) String() string {
+	if s.value == "" {
+		return "(unset)"
+	}
+	return "(redacted)"
+}
+
+// MarshalJSON hides the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
+
+// Duration is a time.Duration written as "90s", "4h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 90s, 4h): %w", n.Line, n.Value, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Load reads, decodes, applies defaults and validates a config file. The
+// returned error lists every problem found.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse is Load on bytes.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.applyDefaults()
+	if err := c.Validate(os.Getenv, os.ReadFile); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Defaults.
+const (
+	DefaultReactionTime       = 4 * time.Hour
+	DefaultAckPerHour         = 3
+	DefaultPollInterval       = 60 * time.Second
+	DefaultBatchSize          = 500
+	DefaultMaxAttachmentBytes = 10 << 20
+	DefaultMaxMessageBytes    = 25 << 20
+)
+
+func (c *Config) applyDefaults() {
+	if c.Company.Timezone == "" {
+		c.Company.Timezone = "UTC"
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = "complaintbot.db"
+	}
+	if c.Store.MaxAttachmentBytes == 0 {
+		c.Store.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	if c.Store.MaxMessageBytes == 0 {
+		c.Store.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.Ack.ReactionTime == 0 {
+		c.Ack.ReactionTime = Duration(DefaultReactionTime)
+	}
+	if c.Ack.MaxPerHour == 0 {
+		c.Ack.MaxPerHour = DefaultAckPerHour
+	}
+	for i := range c.Inboxes {
+		in := &c.Inboxes[i]
+		if in.Mailbox == "" {
+			in.Mailbox = "INBOX"
+		}
+		if in.After == "" {
+			in.After = "seen"
+		}
+		if in.TLS == "" {
+			in.TLS = "tls"
+		}
+		if in.Port == 0 {
+			in.Port = map[string]int{"tls": 993}[in.TLS]
+			if in.Port == 0 {
+				in.Port = 143
+			}
+		}
+		if in.PollInterval == 0 {
+			in.PollInterval = Duration(DefaultPollInterval)
+		}
+		if in.BatchSize == 0 {
+			in.BatchSize = DefaultBatchSize
+		}
+	}
+	if c.SMTP.TLS == "" {
+		c.SMTP.TLS = "starttls"
+	}
+	if c.SMTP.Port == 0 {
+		c.SMTP.Port = map[string]int{"tls": 465, "starttls": 587}[c.SMTP.TLS]
+		if c.SMTP.Port == 0 {
+			c.SMTP.Port = 25
+		}
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8025"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}
