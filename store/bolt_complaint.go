@@ -1,0 +1,127 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+func (t *boltTx) Complaint(id uint64) (*Complaint, error) {
+	return load[Complaint](t, bucketComplaints, "complaint", id)
+}
+
+func (t *boltTx) ComplaintByNumber(number string) (*Complaint, error) {
+	v := t.bucket(bucketComplaintNumber).Get(strKey(number))
+	if v == nil {
+		return nil, fmt.Errorf("store: complaint by number: %w", ErrNotFound)
+	}
+	return t.Complaint(getU64(v))
+}
+
+// PutComplaint also defaults, on create, UpdatedAt to CreatedAt and Stage
+// to StageRegistered. A caller-chosen Number is kept if no other complaint
+// has it. The number's year is CreatedAt.Year() in CreatedAt's location.
+func (t *boltTx) PutComplaint(c *Complaint) error {
+	const op = "put complaint"
+	if err := t.checkWrite(op); err != nil {
+		return err
+	}
+	var oldIdx []indexEntry
+	if c.ID != 0 {
+		old, err := t.Complaint(c.ID)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", op, err)
+		}
+		if c.Number == "" {
+			c.Number = old.Number
+		}
+		oldIdx = complaintIndex(old)
+	}
+	restore, err := t.assignComplaint(c)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	newIdx := complaintIndex(c)
+	if err := t.checkUnique(newIdx, c.ID); err != nil {
+		restore()
+		return fmt.Errorf("store: %s %d: number %q: %w", op, c.ID, c.Number, err)
+	}
+	t.onRollback(restore)
+	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	if err := putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	return nil
+}
+
+// assignComplaint fills in what the store assigns to a new complaint and
+// returns the function that takes it back.
+func (t *boltTx) assignComplaint(c *Complaint) (restore func(), err error) {
+	if c.ID != 0 {
+		return func() {}, nil
+	}
+	prev := *c
+	id, err := t.bucket(bucketComplaints).NextSequence()
+	if err != nil {
+		return nil, err
+	}
+	c.ID = id
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = t.now()
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	if c.Stage == "" {
+		c.Stage = StageRegistered
+	}
+	if c.Number == "" {
+		if c.Number, err = t.nextNumber(c.CreatedAt); err != nil {
+			c.ID, c.CreatedAt, c.UpdatedAt, c.Stage = 0, prev.CreatedAt, prev.UpdatedAt, prev.Stage
+			return nil, err
+		}
+	}
+	return func() {
+		c.ID, c.Number, c.CreatedAt, c.UpdatedAt, c.Stage = 0, prev.Number, prev.CreatedAt, prev.UpdatedAt, prev.Stage
+	}, nil
+}
+
+// nextNumber allocates the next unused complaint number of at's year.
+// Numbers are never reused: the sequence only grows, and one a caller took
+// by hand is skipped.
+func (t *boltTx) nextNumber(at time.Time) (string, error) {
+	meta := t.bucket(bucketMeta)
+	key := numberKey(at.Year())
+	var seq uint64
+	if v := meta.Get(key); v != nil {
+		seq = getU64(v)
+	}
+	for {
+		seq++
+		number := fmt.Sprintf("C-%04d-%06d", at.Year(), seq)
+		if t.bucket(bucketComplaintNumber).Get(strKey(number)) != nil {
+			continue
+		}
+		if err := meta.Put(key, u64(seq)); err != nil {
+			return "", fmt.Errorf("number sequence: %w", err)
+		}
+		return number, nil
+	}
+}
+
+func (t *boltTx) ForEachComplaint(fn func(*Complaint) error) error {
+	return walk(t, bucketComplaints, "complaints", fn)
+}
+
+func (t *boltTx) ComplaintsOfCustomer(customerID uint64) ([]*Complaint, error) {
+	ids := t.idsWithPrefix(bucketComplaintsCustomer, u64(customerID), 0)
+	return loadAll[Complaint](t, bucketComplaints, "complaint", ids)
+}
+
+func complaintIndex(c *Complaint) []indexEntry {
+	return []indexEntry{
+		uniqueEntry(bucketComplaintNumber, strKey(c.Number)),
+		compositeEntry(bucketComplaintsCustomer, pair(c.CustomerID, c.ID)),
+	}
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+func (t *boltTx) Customer(id uint64) (*Customer, error) {
+	return load[Customer](t, bucketCustomers, "customer", id)
+}
+
+func (t *boltTx) CustomerByEmail(email string) (*Customer, error) {
+	v := t.bucket(bucketCustomerEmail).Get(strKey(normEmail(email)))
+	if v == nil {
+		return nil, fmt.Errorf("store: customer by email: %w", ErrNotFound)
+	}
+	return t.Customer(getU64(v))
+}
+
+func (t *boltTx) CustomerByTelegram(userID int64) (*Customer, error) {
+	v := t.bucket(bucketCustomerTelegram).Get(tgKey(userID))
+	if v == nil {
+		return nil, fmt.Errorf("store: customer by telegram user %d: %w", userID, ErrNotFound)
+	}
+	return t.Customer(getU64(v))
+}
+
+// normEmail is the form of an address in Customer.Emails and in the index.
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func (t *boltTx) PutCustomer(c *Customer) error {
+	const op = "put customer"
+	if err := t.checkWrite(op); err != nil {
+		return err
+	}
+	var oldIdx []indexEntry
+	if c.ID != 0 {
+		old, err := t.Customer(c.ID)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", op, err)
+		}
+		oldIdx = customerIndex(old)
+	}
+	for i, e := range c.Emails {
+		c.Emails[i] = normEmail(e)
+	}
+	restore, err := t.assignCustomer(c)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	newIdx := customerIndex(c)
+	if err := t.checkUnique(newIdx, c.ID); err != nil {
+		restore()
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	t.onRollback(restore)
+	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	if err := putJSON(t.bucket(bucketCustomers), u64(c.ID), c); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	return nil
+}
+
+// assignCustomer gives a new customer its ID and CreatedAt and returns the
+// function that takes them back.
+func (t *boltTx) assignCustomer(c *Customer) (restore func(), err error) {
+	if c.ID != 0 {
+		return func() {}, nil
+	}
+	id, err := t.bucket(bucketCustomers).NextSequence()
+	if err != nil {
+		return nil, err
+	}
+	setCreated := c.CreatedAt.IsZero()
+	c.ID = id
+	if setCreated {
+		c.CreatedAt = t.now()
+	}
+	return func() {
+		c.ID = 0
+		if setCreated {
+			c.CreatedAt = time.Time{}
+		}
+	}, nil
+}
+
+func customerIndex(c *Customer) []indexEntry {
+	out := make([]indexEntry, 0, len(c.Emails)+len(c.TelegramIDs))
+	for _, e := range c.Emails {
+		if e != "" {
+			out = append(out, uniqueEntry(bucketCustomerEmail, strKey(normEmail(e))))
+		}
+	}
+	for _, id := range c.TelegramIDs {
+		out = append(out, uniqueEntry(bucketCustomerTelegram, tgKey(id)))
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+func (t *boltTx) Notification(id uint64) (*Notification, error) {
+	return load[Notification](t, bucketNotifications, "notification", id)
+}
+
+func (t *boltTx) PutNotification(n *Notification) error {
+	const op = "put notification"
+	if err := t.checkWrite(op); err != nil {
+		return err
+	}
+	var oldIdx []indexEntry
+	if n.ID != 0 {
+		old, err := t.Notification(n.ID)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", op, err)
+		}
+		oldIdx = notificationIndex(old)
+	} else if err := t.assignNotification(n); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	if err := t.reindex(oldIdx, notificationIndex(n), n.ID); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
+	}
+	if err := putJSON(t.bucket(bucketNotifications), u64(n.ID), n); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
+	}
+	return nil
+}
+
+// assignNotification fills in what the store assigns to a new row, to be
+// taken back if the transaction does not commit.
+func (t *boltTx) assignNotification(n *Notification) error {
+	id, err := t.bucket(bucketNotifications).NextSequence()
+	if err != nil {
+		return err
+	}
+	prev := *n
+	t.onRollback(func() {
+		n.ID, n.CreatedAt, n.Status, n.NextAttempt = 0, prev.CreatedAt, prev.Status, prev.NextAttempt
+	})
+	n.ID = id
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = t.now()
+	}
+	if n.Status == "" {
+		n.Status = NotifyPending
+	}
+	if n.NextAttempt.IsZero() {
+		n.NextAttempt = n.CreatedAt
+	}
+	return nil
+}
+
+// notificationIndex: only pending rows are in the due index, keyed by the
+// time they are due, so the earliest is the first key.
+func notificationIndex(n *Notification) []indexEntry {
+	out := []indexEntry{compositeEntry(bucketNotificationsOf, pair(n.ComplaintID, n.ID))}
+	if n.Status == NotifyPending {
+		out = append(out, compositeEntry(bucketNotificationsDue, dueKey(n.NextAttempt, n.ID)))
+	}
+	return out
+}
+
+func dueKey(at time.Time, id uint64) []byte { return append(timeKey(at), u64(id)...) }
+
+const dueKeyLen = 12 + 8
+
+// DueNotifications: limit <= 0 means no limit.
+func (t *boltTx) DueNotifications(now time.Time, limit int) ([]*Notification, error) {
+	var ids []uint64
+	c := t.bucket(bucketNotificationsDue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) != dueKeyLen || parseTimeKey(k).After(now) {
+			break
+		}
+		ids = append(ids, getU64(k[12:]))
+		if limit > 0 && len(ids) == limit {
+			break
+		}
+	}
+	return loadAll[Notification](t, bucketNotifications, "notification", ids)
+}
+
+func (t *boltTx) NextDue() (time.Time, bool, error) {
+	k, _ := t.bucket(bucketNotificationsDue).Cursor().First()
+	if k == nil {
+		return time.Time{}, false, nil
+	}
+	if len(k) != dueKeyLen {
+		return time.Time{}, false, fmt.Errorf("store: next due: malformed key %x", k)
+	}
+	return parseTimeKey(k), true, nil
+}
+
+func (t *boltTx) NotificationsOf(complaintID uint64) ([]*Notification, error) {
+	ids := t.idsWithPrefix(bucketNotificationsOf, u64(complaintID), 0)
+	return loadAll[Notification](t, bucketNotifications, "notification", ids)
+}
+
+func (t *boltTx) ForEachNotification(fn func(*Notification) error) error {
+	return walk(t, bucketNotifications, "notifications", fn)
+}
