@@ -175,8 +175,12 @@ func Load(path string) (*Config, error) {
 	return Parse(data)
 }
 
-// Parse is Load on bytes.
-func Parse(data []byte) (*Config, error) {
+// Parse is Load on bytes, with secrets from the process environment.
+func Parse(data []byte) (*Config, error) { return ParseWith(data, os.Getenv) }
+
+// ParseWith is Parse with secrets resolved through getenv (the demo and
+// tests pass their own).
+func ParseWith(data []byte, getenv func(string) string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -184,7 +188,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c.applyDefaults()
-	if err := c.Validate(os.Getenv, os.ReadFile); err != nil {
+	if err := c.Validate(getenv, os.ReadFile); err != nil {
 		return nil, err
 	}
 	return &c, nil

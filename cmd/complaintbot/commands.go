@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"complaintbot/cmd/complaintbot/api"
+	"complaintbot/configs"
+	"complaintbot/store"
+)
+
+func loadConfigFlag(name string, args []string, extra func(*flagSet)) (*configs.Config, error) {
+	fs := newFlags(name)
+	path := fs.String("config", "", "config file (YAML)")
+	if extra != nil {
+		extra(&flagSet{fs})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *path == "" {
+		return nil, errors.New("-config FILE is required")
+	}
+	return configs.Load(*path)
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := loadConfigFlag("run", args, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	d, err := newDaemon(cfg, daemonDeps{Logger: log})
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
+
+func cmdCheckConfig(args []string, stdout io.Writer) error {
+	cfg, err := loadConfigFlag("check-config", args, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "config OK: %d inbox(es), store %s, smtp %s, http %s, time zone %s\n",
+		len(cfg.Inboxes), cfg.Store.Path, cfg.SMTP.Addr(), cfg.HTTP.Listen, cfg.Location)
+	return nil
+}
+
+func cmdExport(ctx context.Context, args []string, stdout io.Writer) error {
+	var format, out *string
+	cfg, err := loadConfigFlag("export", args, func(f *flagSet) {
+		format = f.String("format", "jsonl", "jsonl or csv")
+		out = f.String("o", "", "output file (default standard output)")
+	})
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	// The daemon holds the bbolt lock while it runs: then go through its API.
+	st, err := store.OpenBolt(cfg.Store.Path, store.BoltOptions{Timeout: 300 * time.Millisecond, ReadOnly: true})
+	if err == nil {
+		defer st.Close()
+		return api.Export(ctx, st, w, *format)
+	}
+	if !cfg.HTTP.Token.Set() {
+		return fmt.Errorf("store is busy (%v) and http.token is not configured to export through the running daemon", err)
+	}
+	return api.ExportVia(ctx, "http://"+cfg.HTTP.Listen, cfg.HTTP.Token.Value(), w, *format)
+}

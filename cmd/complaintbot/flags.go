@@ -1,0 +1,6 @@
+package main
+
+import "flag"
+
+// flagSet lets a subcommand add its own flags next to -config.
+type flagSet struct{ *flag.FlagSet }
