@@ -49,7 +49,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
-	if err := putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
+	if err := t.putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	return nil

@@ -58,7 +58,7 @@ func (t *boltTx) PutCustomer(c *Customer) error {
 	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
-	if err := putJSON(t.bucket(bucketCustomers), u64(c.ID), c); err != nil {
+	if err := t.putJSON(t.bucket(bucketCustomers), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	return nil

@@ -18,7 +18,7 @@ func (t *boltTx) AppendEvent(e *Event) error {
 		e.At = t.now()
 	}
 	t.onRollback(func() { e.Seq, e.At = prevSeq, prevAt })
-	if err := putJSON(t.bucket(bucketEvents), pair(e.ComplaintID, e.Seq), e); err != nil {
+	if err := t.putJSON(t.bucket(bucketEvents), pair(e.ComplaintID, e.Seq), e); err != nil {
 		return fmt.Errorf("store: %s to complaint %d: %w", op, e.ComplaintID, err)
 	}
 	return nil
@@ -75,7 +75,7 @@ func (t *boltTx) PutCursor(c Cursor) error {
 		return err
 	}
 	c.UpdatedAt = t.now()
-	if err := putJSON(t.bucket(bucketCursors), strKey(c.Source), c); err != nil {
+	if err := t.putJSON(t.bucket(bucketCursors), strKey(c.Source), c); err != nil {
 		return fmt.Errorf("store: %s %q: %w", op, c.Source, err)
 	}
 	return nil

@@ -39,7 +39,7 @@ func (t *boltTx) PutMessage(m *Message) error {
 	if err := t.reindex(oldIdx, messageIndex(m), m.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, m.ID, err)
 	}
-	if err := putJSON(t.bucket(bucketMessages), u64(m.ID), m); err != nil {
+	if err := t.putJSON(t.bucket(bucketMessages), u64(m.ID), m); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, m.ID, err)
 	}
 	return nil

@@ -27,7 +27,7 @@ func (t *boltTx) PutNotification(n *Notification) error {
 	if err := t.reindex(oldIdx, notificationIndex(n), n.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
 	}
-	if err := putJSON(t.bucket(bucketNotifications), u64(n.ID), n); err != nil {
+	if err := t.putJSON(t.bucket(bucketNotifications), u64(n.ID), n); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
 	}
 	return nil

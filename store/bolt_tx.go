@@ -18,11 +18,28 @@ type boltTx struct {
 	// undo restores, newest first, the fields the store assigned to the
 	// caller's records, when the transaction does not commit.
 	undo []func()
+	enc  encoder
 }
 
 var _ Tx = (*boltTx)(nil)
 
-func (t *boltTx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+func (t *boltTx) bucket(name []byte) *bolt.Bucket {
+	b := t.tx.Bucket(name)
+	if t.writable && appendOnly[string(name)] {
+		// Keys only ever grow, so pages can be filled: halves the pages
+		// these buckets take and write.
+		b.FillPercent = 1
+	}
+	return b
+}
+
+// appendOnly names the buckets whose new keys are always the largest.
+var appendOnly = map[string]bool{
+	string(bucketCustomers):     true,
+	string(bucketComplaints):    true,
+	string(bucketMessages):      true,
+	string(bucketNotifications): true,
+}
 
 func (t *boltTx) checkWrite(op string) error {
 	if !t.writable {
@@ -66,8 +83,8 @@ func loadAll[T any](t *boltTx, bucket []byte, what string, ids []uint64) ([]*T, 
 	return out, nil
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+func (t *boltTx) putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := t.enc.encode(v)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
