@@ -74,8 +74,9 @@ func CheckFormat(format string) error {
 // "csv": CSVHeader, then one row per complaint. Text that a spreadsheet
 // would run as a formula (starting with = + - @, tab or CR) is prefixed with
 // a single quote, so a customer cannot plant a formula in the staff's
-// spreadsheet; a reader that needs the original text drops that quote. The
-// text is UTF-8 without a byte-order mark. Times are RFC 3339 in UTC.
+// spreadsheet (CSV injection). The CSV is for people; the JSONL export is the
+// lossless one. The text is UTF-8 without a byte-order mark. Times are
+// RFC 3339 in UTC.
 //
 // Export reads in short transactions between writes to w (see the package
 // doc). Complaints are listed when it starts; records are read as they are

@@ -273,7 +273,7 @@ func (f *failingStore) View(ctx context.Context, fn func(store.Tx) error) error 
 }
 
 // seedMany stores n complaints of one customer with a message each.
-func seedMany(t *testing.T, st store.Store, n int) {
+func seedMany(t testing.TB, st store.Store, n int) {
 	t.Helper()
 	err := st.Update(t.Context(), func(tx store.Tx) error {
 		cust := &store.Customer{Name: "Many", Emails: []string{"many@example.com"}}

@@ -21,7 +21,9 @@ const testToken = "s3cret-token-for-tests-only"
 
 var t0 = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 
-func openStore(t *testing.T) *store.Bolt {
+func openStore(t *testing.T) *store.Bolt { return openStoreTB(t) }
+
+func openStoreTB(t testing.TB) *store.Bolt {
 	t.Helper()
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "cb.db"), store.BoltOptions{NoSync: true})
 	if err != nil {
