@@ -1,0 +1,168 @@
+package router
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"complaintbot/store"
+)
+
+// KindAck is the outbox kind of an acknowledgement.
+const KindAck = "ack"
+
+// acknowledge queues the acknowledgement of new complaint c, unless the
+// customer already had ackPerHour of them in the last hour; either way the
+// complaint's event log says which. It adds the ack's Message-ID to the
+// thread and saves the customer's AckTimes.
+func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) error {
+	cust.AckTimes = recentAcks(cust.AckTimes, now)
+	if r.ackPerHour > 0 && len(cust.AckTimes) >= r.ackPerHour {
+		out.acksSuppressed++
+		reason := "rate limit " + strconv.Itoa(r.ackPerHour) + "/hour"
+		r.log.Debug("acknowledgement suppressed", "complaint", c.Number, "customer", cust.ID, "reason", reason)
+		return appendEvent(tx, c.ID, now, "system", "ack_suppressed", map[string]string{"reason": reason})
+	}
+	n := r.ackNotification(cust, c, m, now)
+	if err := tx.PutNotification(n); err != nil {
+		return fmt.Errorf("queue acknowledgement of %s: %w", c.Number, err)
+	}
+	out.notifications++
+	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
+	cust.AckTimes = append(cust.AckTimes, now)
+	if err := tx.PutCustomer(cust); err != nil {
+		return fmt.Errorf("put customer %d: %w", cust.ID, err)
+	}
+	fields := map[string]string{
+		"notification_id": strconv.FormatUint(n.ID, 10),
+		"message_id":      n.MessageID,
+		"to":              n.To.Email,
+	}
+	return appendEvent(tx, c.ID, now, "system", "ack_queued", fields)
+}
+
+// recentAcks keeps the acknowledgement times of the last hour.
+func recentAcks(times []time.Time, now time.Time) []time.Time {
+	cutoff := now.Add(-time.Hour)
+	kept := times[:0:0]
+	for _, t := range times {
+		if t.After(cutoff) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// ackNotification builds the outbox row: a reply in the customer's thread.
+func (r *Router) ackNotification(cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time) *store.Notification {
+	return &store.Notification{
+		ComplaintID: c.ID,
+		CustomerID:  cust.ID,
+		Kind:        KindAck,
+		Channel:     c.Channel,
+		Lang:        c.Lang,
+		To:          replyAddress(m, cust),
+		Subject:     AckSubject(m.Subject, c.Number),
+		MessageID:   r.NewMessageID(c.ID),
+		InReplyTo:   cleanMessageID(m.MessageID),
+		References:  ackReferences(m),
+		Data: map[string]string{
+			"number":        c.Number,
+			"due":           c.DueAt.Format(time.RFC3339),
+			"customer_name": cust.Name,
+			"subject":       c.Subject,
+		},
+		Status:      store.NotifyPending,
+		NextAttempt: now,
+		CreatedAt:   now,
+	}
+}
+
+// replyAddress is Reply-To when it is usable, else From (RFC 5322 section
+// 3.6.2), with a display name safe for a header.
+func replyAddress(m *store.Message, cust *store.Customer) store.Address {
+	if m.ReplyTo != nil {
+		if email := usableEmail(m.ReplyTo.Email); email != "" {
+			return store.Address{Name: cleanHeader(m.ReplyTo.Name), Email: email}
+		}
+	}
+	name := cleanHeader(m.From.Name)
+	if name == "" {
+		name = cust.Name
+	}
+	return store.Address{Name: name, Email: usableEmail(m.From.Email)}
+}
+
+// ackReferences is the message's References plus its own Message-ID
+// (RFC 5322 section 3.6.4), with the middle trimmed when it is long.
+func ackReferences(m *store.Message) []string {
+	var refs []string
+	for _, id := range m.References {
+		refs = appendThreadID(refs, cleanMessageID(id))
+	}
+	return appendThreadID(refs, cleanMessageID(m.MessageID))
+}
+
+// cleanMessageID returns id when it can be written back into a header as
+// <id>, and "" otherwise.
+func cleanMessageID(id string) string {
+	if id == "" || len(id) > 998 {
+		return ""
+	}
+	for _, c := range id {
+		if c <= ' ' || c == 0x7f || c == '<' || c == '>' || c > unicode.MaxASCII {
+			return ""
+		}
+	}
+	return id
+}
+
+// replyPrefixes matches any run of reply and forward prefixes at the start
+// of a subject, in the languages our customers write: Re, Fwd, Fw, AW, WG,
+// SV, Ответ, Отв, Пересл, Atsakymas, Persiųsta, optionally counted
+// ("Re[2]:", "Re(3):").
+var replyPrefixes = regexp.MustCompile(`(?i)^(\s*(re|fwd?|aw|wg|sv|vs|ответ|отв|пересл|atsakymas|ats|persiųsta|pers)\s*(\[\d+\]|\(\d+\))?\s*:\s*)+`)
+
+// maxSubjectRunes bounds the subject we echo, whatever length came in.
+const maxSubjectRunes = 200
+
+// AckSubject is the subject of our reply to subject for complaint number:
+// "Re: " once (existing reply/forward prefixes folded into it), the
+// original subject, and " [C-…]" unless the tag is already there. The
+// result has no control characters.
+func AckSubject(subject, number string) string {
+	s := cleanHeader(subject)
+	s = strings.TrimSpace(replyPrefixes.ReplaceAllString(s, ""))
+	s = truncateRunes(s, maxSubjectRunes)
+	tag := "[" + cleanHeader(number) + "]"
+	switch {
+	case s == "":
+		s = tag
+	case !strings.Contains(s, tag):
+		s += " " + tag
+	}
+	return "Re: " + s
+}
+
+// cleanHeader makes s safe as (part of) a header value: control characters
+// (CR and LF above all, which would start a new header) become spaces, runs
+// of space collapse, and the ends are trimmed.
+func cleanHeader(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.IsSpace(r) // IsSpace covers U+2028/U+2029 too
+	}), " ")
+}
+
+func truncateRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return strings.TrimSpace(s[:pos])
+		}
+		i++
+	}
+	return s
+}

@@ -1,0 +1,262 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"complaintbot/store"
+)
+
+// Reason of a message recognised as our own outgoing mail.
+const ReasonOwnMail = "own outgoing mail"
+
+// ReasonNoSender is the quarantine reason of a message without a usable
+// From address (there is nobody to attach it to or to answer).
+const ReasonNoSender = "no usable From address"
+
+// outcome is what one batch did, counted for the metrics after commit.
+type outcome struct {
+	messages       int
+	ignored        map[string]int // bounded reason label -> count
+	complaints     int
+	notifications  int
+	acksSuppressed int
+	received       []time.Time // ReceivedAt of the messages stored
+}
+
+func (o *outcome) ignore(label string) {
+	if o.ignored == nil {
+		o.ignored = make(map[string]int)
+	}
+	o.ignored[label]++
+}
+
+// route decides one message inside the batch transaction. The steps follow
+// docs/ARCHITECTURE.md, except that duplicates are recognised first, for
+// noise too, so a mailbox re-read after a UIDVALIDITY change records nothing
+// twice.
+func (r *Router) route(tx store.Tx, m *store.Message, out *outcome) error {
+	out.messages++
+	dup, err := isDuplicate(tx, m)
+	if err != nil {
+		return err
+	}
+	if dup {
+		out.ignore(labelDuplicate)
+		r.log.Debug("duplicate message not stored again", "message_id", m.MessageID, "hash", m.ContentHash)
+		return nil
+	}
+	if label, noise := r.classifyNoise(m); noise {
+		out.ignore(label)
+		return r.putUnthreaded(tx, m, out)
+	}
+	return r.routeCustomerMessage(tx, m, out)
+}
+
+// isDuplicate reports whether the same mail (same Message-ID, same bytes)
+// is already stored. The same Message-ID with other content is not a
+// duplicate: Message-IDs can be reused or forged.
+func isDuplicate(tx store.Tx, m *store.Message) (bool, error) {
+	if m.ContentHash == "" {
+		return false, nil
+	}
+	prev, err := tx.MessageByHash(m.ContentHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up content hash: %w", err)
+	}
+	return prev.MessageID == m.MessageID, nil
+}
+
+// classifyNoise marks messages that open no complaint and returns their
+// metric label. Quarantine and ingest's noise verdicts are kept as given.
+func (r *Router) classifyNoise(m *store.Message) (string, bool) {
+	switch {
+	case m.Status == store.StatusQuarantined:
+		return labelQuarantined, true
+	case r.isOwnMessageID(m.MessageID):
+		m.Status, m.Reason = store.StatusIgnored, ReasonOwnMail
+		return labelOwnMail, true
+	case m.Status == store.StatusIgnored:
+		return ignoredLabel(m.Reason), true
+	case usableEmail(m.From.Email) == "":
+		m.Status, m.Reason = store.StatusQuarantined, ReasonNoSender
+		return labelQuarantined, true
+	}
+	return "", false
+}
+
+func (r *Router) isOwnMessageID(id string) bool {
+	_, ok := r.TokenComplaint(id)
+	return ok
+}
+
+// putUnthreaded stores a message that belongs to no complaint.
+func (r *Router) putUnthreaded(tx store.Tx, m *store.Message, out *outcome) error {
+	m.ComplaintID = 0
+	if err := tx.PutMessage(m); err != nil {
+		return fmt.Errorf("put %s message: %w", m.Status, err)
+	}
+	out.received = append(out.received, m.ReceivedAt)
+	return nil
+}
+
+// routeCustomerMessage records a customer's message in its complaint,
+// opening one when the message joins none.
+func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcome) error {
+	now := r.now()
+	lang := DetectLang(m.Subject + "\n" + m.Text)
+	cust, created, err := r.customerOf(tx, m, lang)
+	if err != nil {
+		return err
+	}
+	m.CustomerID = cust.ID
+	m.Status, m.Reason = store.StatusRecorded, ""
+	var c *store.Complaint
+	if !created { // a customer made just now has no complaint to join
+		if c, err = r.findComplaint(tx, m, cust.ID); err != nil {
+			return err
+		}
+	}
+	out.received = append(out.received, m.ReceivedAt)
+	if c != nil {
+		return r.addToComplaint(tx, c, m, now)
+	}
+	out.complaints++
+	return r.openComplaint(tx, cust, m, lang, now, out)
+}
+
+// customerOf finds the sender's customer record by address, or creates it
+// (created is then true), and records the language just detected.
+func (r *Router) customerOf(tx store.Tx, m *store.Message, lang string) (cust *store.Customer, created bool, err error) {
+	email := usableEmail(m.From.Email)
+	cust, err = tx.CustomerByEmail(email)
+	if errors.Is(err, store.ErrNotFound) {
+		cust, created, err = &store.Customer{Emails: []string{email}}, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("look up customer %q: %w", email, err)
+	}
+	changed := created || cust.Lang != lang
+	if name := cleanHeader(m.From.Name); cust.Name == "" && name != "" {
+		cust.Name, changed = name, true
+	}
+	cust.Lang = lang
+	if !changed {
+		return cust, false, nil
+	}
+	if err := tx.PutCustomer(cust); err != nil {
+		return nil, false, fmt.Errorf("put customer %q: %w", email, err)
+	}
+	return cust, created, nil
+}
+
+// addToComplaint records a follow-up. It is not acknowledged; a follow-up
+// to a resolved or closed complaint says so in its event (reopening is the
+// workflow's decision).
+func (r *Router) addToComplaint(tx store.Tx, c *store.Complaint, m *store.Message, now time.Time) error {
+	m.ComplaintID = c.ID
+	if err := tx.PutMessage(m); err != nil {
+		return fmt.Errorf("put message of %s: %w", c.Number, err)
+	}
+	c.UpdatedAt = now
+	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, m.MessageID)
+	if err := tx.PutComplaint(c); err != nil {
+		return fmt.Errorf("put complaint %s: %w", c.Number, err)
+	}
+	fields := map[string]string{"message_id": m.MessageID}
+	if c.Stage == store.StageResolved || c.Stage == store.StageClosed {
+		fields["after_stage"] = c.Stage
+	}
+	return appendEvent(tx, c.ID, now, customerActor(m.CustomerID), "message_added", fields)
+}
+
+// openComplaint registers a new complaint for m and queues (or, over the
+// hourly cap, suppresses) its acknowledgement.
+func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Message, lang string, now time.Time, out *outcome) error {
+	c := &store.Complaint{
+		CustomerID: cust.ID,
+		Channel:    m.Channel,
+		Subject:    cleanHeader(m.Subject),
+		Lang:       lang,
+		Stage:      store.StageRegistered,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		DueAt:      now.Add(r.reactionTime),
+	}
+	if err := tx.PutComplaint(c); err != nil {
+		return fmt.Errorf("put new complaint: %w", err)
+	}
+	m.ComplaintID = c.ID
+	if err := tx.PutMessage(m); err != nil {
+		return fmt.Errorf("put message of %s: %w", c.Number, err)
+	}
+	c.ThreadMessageIDs = appendThreadID(nil, m.MessageID)
+	fields := map[string]string{"message_id": m.MessageID}
+	if err := appendEvent(tx, c.ID, now, customerActor(cust.ID), "registered", fields); err != nil {
+		return err
+	}
+	if err := r.acknowledge(tx, cust, c, m, now, out); err != nil {
+		return err
+	}
+	if err := tx.PutComplaint(c); err != nil {
+		return fmt.Errorf("put complaint %s: %w", c.Number, err)
+	}
+	return nil
+}
+
+func customerActor(id uint64) string { return "customer:" + strconv.FormatUint(id, 10) }
+
+func appendEvent(tx store.Tx, complaintID uint64, at time.Time, actor, kind string, fields map[string]string) error {
+	e := &store.Event{ComplaintID: complaintID, At: at, Actor: actor, Kind: kind, Fields: fields}
+	if err := tx.AppendEvent(e); err != nil {
+		return fmt.Errorf("append event %q to complaint %d: %w", kind, complaintID, err)
+	}
+	return nil
+}
+
+// maxThreadIDs bounds Complaint.ThreadMessageIDs; the first (the thread's
+// root) and the newest are kept, which is what References needs
+// (RFC 5322 section 3.6.4 allows trimming the middle).
+const maxThreadIDs = 50
+
+func appendThreadID(ids []string, id string) []string {
+	if id == "" || containsString(ids, id) {
+		return ids
+	}
+	ids = append(ids, id)
+	if len(ids) > maxThreadIDs {
+		ids = append(ids[:1], ids[len(ids)-maxThreadIDs+1:]...)
+	}
+	return ids
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// usableEmail returns the lower-cased address, or "" when it cannot be
+// answered or matched (no local part or domain, control characters, spaces).
+func usableEmail(addr string) string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || len(addr) > 254 {
+		return ""
+	}
+	for _, r := range addr {
+		if r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == ',' {
+			return ""
+		}
+	}
+	return addr
+}
