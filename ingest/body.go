@@ -1,0 +1,279 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset"
+
+	"complaintbot/store"
+)
+
+// maxDepth bounds multipart nesting; deeper parts are not looked at.
+const maxDepth = 30
+
+// walker reads the MIME tree of one message once, streaming: text parts are
+// decoded into strings within MaxTextBytes, attachments are hashed and kept
+// within the caps, and nothing beyond a cap is held in memory.
+type walker struct {
+	o     NormalizeOptions
+	notes *notes
+	atts  []store.Attachment
+	// parts counts the entities seen, kept the attachment bytes kept,
+	// textBytes the decoded text bytes read.
+	parts     int
+	kept      int64
+	textBytes int64
+	// charset is the first known non-UTF-8 charset a text part declared:
+	// the best guess for raw 8-bit bytes in the header.
+	charset string
+}
+
+// content is the readable text of an entity.
+type content struct {
+	text     string
+	fromHTML bool
+}
+
+// top reads the whole message; err is what reading its header reported
+// (an unknown charset or transfer encoding of the top-level body).
+func (w *walker) top(e *message.Entity, err error) content {
+	return w.entity(e, err, 0)
+}
+
+func (w *walker) entity(e *message.Entity, err error, depth int) content {
+	w.parts++
+	mediaType, params := contentType(e.Header, w.notes)
+	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] != "" {
+		if depth >= maxDepth {
+			w.notes.add(fmt.Sprintf("multipart nested deeper than %d; inner parts skipped", maxDepth))
+			return content{}
+		}
+		return w.multipart(e, mediaType, depth)
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		w.notes.add("multipart without boundary read as text")
+		mediaType = "text/plain"
+	}
+	if isAttachment(e.Header, mediaType) {
+		w.attachment(e, mediaType)
+		return content{}
+	}
+	text := w.text(e, params, err)
+	if mediaType == "text/html" {
+		return content{text: HTMLText(strings.NewReader(text)), fromHTML: true}
+	}
+	return content{text: strings.TrimSpace(text)}
+}
+
+// multipart reads the children of a multipart entity. Of alternatives the
+// plain text is preferred (it is what the sender typed; HTML is a rendering
+// of it); other multiparts join the texts of their children in order.
+func (w *walker) multipart(e *message.Entity, mediaType string, depth int) content {
+	mr := e.MultipartReader()
+	var children []content
+	for {
+		if w.parts >= w.o.MaxParts {
+			w.notes.add(fmt.Sprintf("more than %d MIME parts; the rest skipped", w.o.MaxParts))
+			break
+		}
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if part == nil {
+			w.notes.add(fmt.Sprintf("%s: %v", mediaType, err))
+			break
+		}
+		if c := w.entity(part, err, depth+1); c.text != "" {
+			children = append(children, c)
+		}
+	}
+	if mediaType == "multipart/alternative" {
+		return pickAlternative(children)
+	}
+	return joinContents(children)
+}
+
+func pickAlternative(cs []content) content {
+	for _, c := range cs {
+		if !c.fromHTML {
+			return c
+		}
+	}
+	if len(cs) > 0 {
+		return cs[len(cs)-1]
+	}
+	return content{}
+}
+
+func joinContents(cs []content) content {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	out := content{fromHTML: len(cs) > 0}
+	texts := make([]string, len(cs))
+	for i, c := range cs {
+		texts[i] = c.text
+		out.fromHTML = out.fromHTML && c.fromHTML
+	}
+	out.text = strings.Join(texts, "\n\n")
+	return out
+}
+
+// contentType is the media type, lower-cased, with its parameters. RFC 2045
+// §5.2: a missing or unparseable Content-Type means text/plain.
+func contentType(h message.Header, n *notes) (string, map[string]string) {
+	if !h.Has("Content-Type") {
+		return "text/plain", map[string]string{}
+	}
+	t, params, err := h.ContentType()
+	if err != nil || t == "" {
+		n.add("unparseable Content-Type read as text/plain")
+		return "text/plain", map[string]string{}
+	}
+	return strings.ToLower(t), params
+}
+
+// isAttachment: anything but an inline, unnamed text/plain or text/html part
+// is a file of the message.
+func isAttachment(h message.Header, mediaType string) bool {
+	if mediaType != "text/plain" && mediaType != "text/html" {
+		return true
+	}
+	disp, params, _ := h.ContentDisposition()
+	if strings.EqualFold(disp, "attachment") {
+		return true
+	}
+	return params["filename"] != ""
+}
+
+// text reads a text part within the per-message text budget and turns it
+// into valid UTF-8. go-message has already decoded a known charset; bytes
+// of an unknown or undeclared one are guessed (see decodeGuess) and noted.
+func (w *walker) text(e *message.Entity, params map[string]string, partErr error) string {
+	budget := w.o.MaxTextBytes - w.textBytes
+	if budget <= 0 {
+		w.notes.add(fmt.Sprintf("text over %d bytes truncated", w.o.MaxTextBytes))
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(e.Body, budget+1))
+	if int64(len(b)) > budget {
+		b = b[:budget]
+		w.notes.add(fmt.Sprintf("text over %d bytes truncated", w.o.MaxTextBytes))
+	}
+	w.textBytes += int64(len(b))
+	if err != nil {
+		w.notes.add(fmt.Sprintf("text part: %v", err))
+	}
+	return w.decodeText(b, params["charset"], partErr)
+}
+
+func (w *walker) decodeText(b []byte, declared string, partErr error) string {
+	declared = strings.ToLower(strings.TrimSpace(declared))
+	switch {
+	case message.IsUnknownCharset(partErr):
+		s, guess := decodeGuess(b)
+		w.notes.add(fmt.Sprintf("unknown charset %q decoded as %s", declared, guess))
+		return s
+	case message.IsUnknownEncoding(partErr):
+		w.notes.add(fmt.Sprintf("text part: %v", partErr))
+	case declared != "" && declared != "utf-8" && declared != "us-ascii":
+		if w.charset == "" && knownCharset(declared) {
+			w.charset = declared
+		}
+	}
+	if isValidUTF8(b) {
+		return string(b)
+	}
+	s, guess := decodeGuess(b)
+	if declared == "" || declared == "us-ascii" {
+		w.notes.add("undeclared 8-bit text decoded as " + guess)
+	} else {
+		w.notes.add(fmt.Sprintf("invalid %s text decoded as %s", declared, guess))
+	}
+	return s
+}
+
+func knownCharset(name string) bool {
+	_, err := charset.Reader(name, strings.NewReader(""))
+	return err == nil
+}
+
+// attachment records one file. Its bytes stream through a capWriter: they
+// are hashed and counted in full, but kept only while within both the
+// per-attachment cap and what is left of the per-message cap.
+func (w *walker) attachment(e *message.Entity, mediaType string) {
+	limit := min(w.o.MaxAttachmentBytes, w.o.MaxTotalBytes-w.kept)
+	cw := &capWriter{max: max(limit, 0), h: sha256.New()}
+	_, err := io.Copy(cw, e.Body)
+	a := store.Attachment{
+		Name:        w.attachmentName(e.Header, mediaType),
+		ContentType: mediaType,
+		Size:        cw.n,
+		SHA256:      hex.EncodeToString(cw.h.Sum(nil)),
+	}
+	switch {
+	case err != nil:
+		a.NotKeptWhy = "could not be decoded: " + err.Error()
+	case cw.over && limit < w.o.MaxAttachmentBytes:
+		a.NotKeptWhy = fmt.Sprintf("over the per-message attachment cap of %d bytes", w.o.MaxTotalBytes)
+	case cw.over:
+		a.NotKeptWhy = fmt.Sprintf("over the per-attachment cap of %d bytes", w.o.MaxAttachmentBytes)
+	default:
+		a.Kept, a.Data = true, cw.buf
+		w.kept += cw.n
+	}
+	w.atts = append(w.atts, a)
+}
+
+// attachmentName is the file name the sender gave (Content-Disposition
+// filename, else Content-Type name; RFC 2231 and RFC 2047 decoded), reduced
+// to its last path element, or a made-up one.
+func (w *walker) attachmentName(h message.Header, mediaType string) string {
+	_, dp, _ := h.ContentDisposition()
+	_, tp, _ := h.ContentType()
+	name := dp["filename"]
+	if name == "" {
+		name = tp["name"]
+	}
+	d := headerDecoder{fallback: w.charset, notes: w.notes}
+	name = d.text(name)
+	name = strings.ReplaceAll(name, `\`, "/")
+	name = strings.TrimSpace(path.Base(name))
+	if name == "." || name == "/" || name == "" {
+		name = fmt.Sprintf("attachment-%d", len(w.atts)+1)
+		if mediaType == "message/rfc822" {
+			name += ".eml"
+		}
+	}
+	return truncateUTF8(name, 255)
+}
+
+// capWriter hashes and counts everything written to it and keeps the bytes
+// while they stay within max; past it the kept bytes are released.
+type capWriter struct {
+	max  int64
+	n    int64
+	h    hash.Hash
+	buf  []byte
+	over bool
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	if !c.over && c.n > c.max {
+		c.over, c.buf = true, nil
+	}
+	if !c.over {
+		c.buf = append(c.buf, p...)
+	}
+	return len(p), nil
+}
