@@ -1,0 +1,35 @@
+package notify
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	sent    *prometheus.CounterVec // channel, kind
+	failed  *prometheus.CounterVec // channel, kind, kind_of_failure
+	pending prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "complaintbot_notifications_sent_total",
+			Help: "Notifications accepted by the relay.",
+		}, []string{"channel", "kind"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "complaintbot_notifications_failed_total",
+			Help: "Failed send attempts; temporary ones are retried, permanent ones are not.",
+		}, []string{"channel", "kind", "kind_of_failure"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "complaintbot_outbox_pending",
+			Help: "Notifications waiting to be sent (due or backing off).",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.sent, m.failed, m.pending} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,224 @@
+// Package notify drains the outbox: it renders each due notification (an
+// acknowledgement in the customer's language, for now), sends it through the
+// SMTP relay and records what happened on the complaint.
+//
+// Invariants:
+//   - The outbox in the store is the only queue. Nothing to send lives only in
+//     memory: the worker reads due rows, and one timer set from the earliest
+//     NextAttempt (or Kick) wakes it.
+//   - A row is marked sent only after the relay accepted the message (250 to
+//     the final dot), in the same transaction as the outbound Message and the
+//     "<kind>_sent" event. A crash between the relay's 250 and that commit
+//     sends the message again after restart, with the same Message-ID, so the
+//     receiver can deduplicate. Each sender connection waits for its mark to
+//     commit before it starts the next message, so one crash duplicates at
+//     most one message per sender connection: at most Senders (default 4), at
+//     most one with Senders = 1.
+//   - Temporary failures (4xx replies, network errors, timeouts, a relay that
+//     is down) are retried with capped exponential backoff and jitter, up to
+//     MaxAttempts; permanent ones (5xx replies, an invalid address, a kind
+//     without templates) mark the row failed with a "<kind>_failed" event
+//     carrying the server's reply. A failed row is never sent again.
+//   - Nothing a customer wrote reaches a header unclean: control characters
+//     are removed and anything not plain ASCII, or looking like an
+//     encoded-word, is RFC 2047 encoded; the HTML part is escaped by
+//     html/template.
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"complaintbot/store"
+)
+
+// Options configure a Notifier. Zero values mean the defaults given.
+type Options struct {
+	Store store.Store // required
+	SMTP  SMTPOptions // Addr required
+	// From is our sender address (From header and MAIL FROM); required.
+	From store.Address
+	// CompanyName signs the messages.
+	CompanyName string
+	// Location shows due times; default UTC.
+	Location *time.Location
+	Now      func() time.Time // default time.Now
+	Logger   *slog.Logger     // default slog.Default()
+	// Registerer receives the metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+	// BatchSize is how many due rows are read at once; default 50.
+	BatchSize int
+	// Senders is how many SMTP connections send in parallel; default 4.
+	Senders int
+	// MinBackoff and MaxBackoff bound the delay before a retry; defaults
+	// 10s and 30min.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts is how many temporary failures a row may have before it
+	// is failed for good; default 20.
+	MaxAttempts int
+	// IdleTimeout closes a connection that has sent nothing for this long;
+	// default 30s (well under Postfix's smtpd_timeout of 300s).
+	IdleTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	o.SMTP.setDefaults()
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	setDefault(&o.BatchSize, 50)
+	setDefault(&o.Senders, 4)
+	setDefault(&o.MaxAttempts, 20)
+	setDefault(&o.MinBackoff, 10*time.Second)
+	setDefault(&o.MaxBackoff, 30*time.Minute)
+	setDefault(&o.IdleTimeout, 30*time.Second)
+}
+
+func (o *SMTPOptions) setDefaults() {
+	if o.TLS == "" {
+		o.TLS = "starttls"
+	}
+	setDefault(&o.Timeout, 30*time.Second)
+	if o.HeloName == "" {
+		o.HeloName, _ = os.Hostname()
+	}
+	if o.HeloName == "" {
+		o.HeloName = "localhost"
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("Store is required"))
+	}
+	if o.SMTP.Addr == "" {
+		errs = append(errs, errors.New("SMTP.Addr is required"))
+	}
+	switch o.SMTP.TLS {
+	case "tls", "starttls", "none":
+	default:
+		errs = append(errs, fmt.Errorf("SMTP.TLS %q is not tls, starttls or none", o.SMTP.TLS))
+	}
+	if _, err := parseMailbox(o.From.Email); err != nil {
+		errs = append(errs, fmt.Errorf("From: %w", err))
+	}
+	if o.MinBackoff > o.MaxBackoff {
+		errs = append(errs, fmt.Errorf("MinBackoff %s is above MaxBackoff %s", o.MinBackoff, o.MaxBackoff))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// Notifier is the outbox worker.
+type Notifier struct {
+	o       Options
+	from    string // validated sender address
+	log     *slog.Logger
+	metrics *metrics
+	kick    chan struct{}
+	running atomic.Bool
+
+	mu     sync.Mutex // guards health
+	health Health
+}
+
+// Health is the state of the relay as /healthz shows it: OK until a
+// connection attempt fails, and again after one succeeds.
+type Health struct {
+	Relay               string    `json:"relay"`
+	OK                  bool      `json:"ok"`
+	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
+	FailingSince        time.Time `json:"failing_since,omitzero"`
+	LastError           string    `json:"last_error,omitempty"`
+	LastSuccess         time.Time `json:"last_success,omitzero"`
+}
+
+// New checks o and makes the worker; it does not connect.
+func New(o Options) (*Notifier, error) {
+	o.setDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("notify: metrics: %w", err)
+	}
+	from, _ := parseMailbox(o.From.Email)
+	return &Notifier{
+		o:       o,
+		from:    from,
+		log:     o.Logger,
+		metrics: m,
+		kick:    make(chan struct{}, 1),
+		health:  Health{Relay: o.SMTP.Addr, OK: true},
+	}, nil
+}
+
+// Kick wakes the worker to look for due rows now. It never blocks; the
+// router calls it after committing new rows.
+func (n *Notifier) Kick() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Health reports whether the relay was reachable at the last attempt;
+// safe for concurrent use.
+func (n *Notifier) Health() Health {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.health
+}
+
+// relayFailed records a failure to reach the relay.
+func (n *Notifier) relayFailed(err error) {
+	now := n.o.Now()
+	n.mu.Lock()
+	h := &n.health
+	first := h.OK
+	h.OK = false
+	h.ConsecutiveFailures++
+	if h.FailingSince.IsZero() {
+		h.FailingSince = now
+	}
+	h.LastError = err.Error()
+	n.mu.Unlock()
+	if first {
+		n.log.Warn("smtp relay unreachable", "relay", n.o.SMTP.Addr, "err", err)
+	}
+}
+
+// relayReached records a successful session with the relay.
+func (n *Notifier) relayReached() {
+	now := n.o.Now()
+	n.mu.Lock()
+	recovered := !n.health.OK
+	n.health = Health{Relay: n.o.SMTP.Addr, OK: true, LastSuccess: now}
+	n.mu.Unlock()
+	if recovered {
+		n.log.Info("smtp relay reachable again", "relay", n.o.SMTP.Addr)
+	}
+}

@@ -1,0 +1,233 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// SMTPOptions say how to reach the relay that sends our mail.
+type SMTPOptions struct {
+	Addr string // host:port
+	// TLS is "tls" (implicit, port 465), "starttls" or "none"; empty means
+	// "starttls".
+	TLS       string
+	TLSConfig *tls.Config // nil: verify the relay's certificate for its host name
+	Username  string      // AUTH PLAIN when set
+	Password  string
+	HeloName  string        // default: the machine's host name
+	Timeout   time.Duration // per dial and per command; default 30s
+}
+
+// dialError wraps a failure to connect, greet or authenticate. It is always
+// temporary: a relay that is down or refuses our password says nothing
+// about the message, even when it answers with a 5xx code.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "smtp relay: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// errStale marks a reused connection that turned out to be dead before a
+// transaction started (the relay timed it out while idle).
+var errStale = errors.New("smtp connection closed by the relay")
+
+// relayConn is one SMTP connection, kept open from message to message so
+// the relay sees one session per sender, not one per acknowledgement.
+// It is used by one goroutine at a time.
+type relayConn struct {
+	o        SMTPOptions
+	c        *smtp.Client
+	lastUsed time.Time
+}
+
+// envelope is the SMTP envelope of one message (RFC 5321 section 2.3.1).
+type envelope struct {
+	from, to string
+}
+
+// send hands msg to the relay, dialing when there is no open connection.
+// When a reused connection proves dead before anything was handed over it
+// dials once more: nothing can be duplicated at that point.
+func (r *relayConn) send(ctx context.Context, env envelope, msg []byte) error {
+	reused := r.c != nil
+	if !reused {
+		if err := r.dial(ctx); err != nil {
+			return err
+		}
+	}
+	err := r.transaction(env, msg)
+	if err != nil && reused && errors.Is(err, errStale) {
+		r.discard()
+		if err := r.dial(ctx); err != nil {
+			return err
+		}
+		err = r.transaction(env, msg)
+	}
+	if err != nil {
+		r.recover(err)
+		return err
+	}
+	r.lastUsed = time.Now()
+	return nil
+}
+
+// transaction runs MAIL, RCPT and DATA. The message is accepted when the
+// reply to the final dot is 250; every error before that leaves nothing
+// queued at the relay, an error while waiting for that reply may not.
+func (r *relayConn) transaction(env envelope, msg []byte) error {
+	var opts *smtp.MailOptions
+	if !isASCII(env.from) || !isASCII(env.to) {
+		if ok, _ := r.c.Extension("SMTPUTF8"); !ok {
+			return permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
+		}
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := r.c.Mail(env.from, opts); err != nil {
+		return markStale(err)
+	}
+	if err := r.c.Rcpt(env.to, nil); err != nil {
+		return err
+	}
+	w, err := r.c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// markStale tags a MAIL failure that means the connection is gone: a
+// network error, or 421 (RFC 5321 section 3.8: the server is closing it).
+func markStale(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) && se.Code != 421 {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errStale, err)
+}
+
+// recover leaves the connection ready for the next message after a failed
+// one: RSET after a reply the server chose to give, otherwise close it.
+func (r *relayConn) recover(err error) {
+	var pe *permanentError
+	if r.c == nil || errors.As(err, &pe) {
+		return // nothing was sent on the connection
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) && se.Code != 421 && r.c.Reset() == nil {
+		return
+	}
+	r.discard()
+}
+
+// dial connects, greets, secures and authenticates within Timeout; ctx
+// ending aborts it.
+func (r *relayConn) dial(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", r.o.Addr)
+	if err != nil {
+		return &dialError{err}
+	}
+	// go-smtp's greeting and STARTTLS take no context; closing the socket
+	// is what interrupts them.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	c, err := r.handshake(nc)
+	if !stop() {
+		err = errors.Join(ctx.Err(), err)
+	}
+	if err != nil {
+		nc.Close()
+		return &dialError{err}
+	}
+	r.c = c
+	r.lastUsed = time.Now()
+	return nil
+}
+
+func (r *relayConn) handshake(nc net.Conn) (*smtp.Client, error) {
+	c, err := r.secure(nc)
+	if err != nil {
+		return nil, err
+	}
+	c.CommandTimeout = r.o.Timeout
+	c.SubmissionTimeout = r.o.Timeout
+	if err := c.Hello(r.o.HeloName); err != nil {
+		return nil, err
+	}
+	if r.o.Username == "" {
+		return c, nil
+	}
+	if !c.SupportsAuth(sasl.Plain) {
+		return nil, errors.New("relay does not offer AUTH PLAIN")
+	}
+	if err := c.Auth(sasl.NewPlainClient("", r.o.Username, r.o.Password)); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return c, nil
+}
+
+func (r *relayConn) secure(nc net.Conn) (*smtp.Client, error) {
+	switch r.o.TLS {
+	case "tls":
+		tc := tls.Client(nc, r.tlsConfig())
+		if err := tc.Handshake(); err != nil {
+			return nil, err
+		}
+		return smtp.NewClient(tc), nil
+	case "none":
+		return smtp.NewClient(nc), nil
+	default:
+		// The EHLO before STARTTLS goes out as "localhost"; ours follows
+		// on the secured connection (RFC 3207 section 4.2 discards the first).
+		return smtp.NewClientStartTLS(nc, r.tlsConfig())
+	}
+}
+
+func (r *relayConn) tlsConfig() *tls.Config {
+	cfg := &tls.Config{}
+	if r.o.TLSConfig != nil {
+		cfg = r.o.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(r.o.Addr)
+	}
+	return cfg
+}
+
+// close ends the session politely (QUIT), as an idle connection should be.
+func (r *relayConn) close() {
+	if r.c == nil {
+		return
+	}
+	if r.c.Quit() != nil {
+		r.c.Close()
+	}
+	r.c = nil
+}
+
+// discard drops a connection that cannot be trusted any more.
+func (r *relayConn) discard() {
+	if r.c != nil {
+		r.c.Close()
+		r.c = nil
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

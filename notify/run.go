@@ -1,0 +1,308 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"complaintbot/store"
+)
+
+const (
+	// maxSleep bounds the wait between looks at the outbox, in case a row
+	// was added without a Kick.
+	maxSleep = time.Minute
+	// minSleep keeps a clock disagreement from becoming a busy loop.
+	minSleep = 10 * time.Millisecond
+	// pendingRefresh is how often the pending gauge is recounted while busy.
+	pendingRefresh = 5 * time.Second
+)
+
+// Run sends due notifications until ctx ends, then finishes and records
+// the messages already handed to senders and returns nil. It returns an
+// error only when the Notifier is already running.
+func (n *Notifier) Run(ctx context.Context) error {
+	if !n.running.CompareAndSwap(false, true) {
+		return errors.New("notify: already running")
+	}
+	defer n.running.Store(false)
+	jobs := make(chan *job)
+	results := make(chan *job)
+	var wg sync.WaitGroup
+	for range n.o.Senders {
+		wg.Go(func() { n.sender(ctx, jobs, results) })
+	}
+	n.loop(ctx, jobs, results)
+	close(jobs)
+	wg.Wait()
+	return nil
+}
+
+// loop is the one outbox loop: send what is due, else sleep until the
+// earliest row is due, a Kick, or the end.
+func (n *Notifier) loop(ctx context.Context, jobs chan<- *job, results <-chan *job) {
+	timer := time.NewTimer(maxSleep)
+	defer timer.Stop()
+	var counted time.Time
+	for ctx.Err() == nil {
+		w, err := n.look(ctx, !n.o.Now().Before(counted.Add(pendingRefresh)))
+		if err != nil {
+			n.log.Error("cannot read the outbox", "err", err)
+			n.sleep(ctx, timer, n.o.MinBackoff)
+			continue
+		}
+		if w.counted {
+			counted = n.o.Now()
+			n.metrics.pending.Set(float64(w.pending))
+		}
+		if len(w.due) > 0 {
+			n.runBatch(ctx, w.due, jobs, results)
+			continue
+		}
+		n.sleep(ctx, timer, w.wait(n.o.Now()))
+	}
+}
+
+// work is what one look at the outbox found.
+type work struct {
+	due     []*store.Notification
+	next    time.Time // earliest NextAttempt when nothing is due
+	hasNext bool
+	pending int // all pending rows, when counted
+	counted bool
+}
+
+// wait is how long to sleep when nothing is due.
+func (w work) wait(now time.Time) time.Duration {
+	if !w.hasNext {
+		return maxSleep
+	}
+	return min(max(w.next.Sub(now), minSleep), maxSleep)
+}
+
+// look reads the due rows; when none are due, also the next due time.
+// It counts the pending rows when asked and whenever nothing is due (then
+// only rows backing off remain, so the count is cheap).
+func (n *Notifier) look(ctx context.Context, count bool) (work, error) {
+	var w work
+	err := n.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if w.due, err = tx.DueNotifications(n.o.Now(), n.o.BatchSize); err != nil {
+			return err
+		}
+		if len(w.due) == 0 {
+			if w.next, w.hasNext, err = tx.NextDue(); err != nil {
+				return err
+			}
+			count = true
+		}
+		if count {
+			w.pending, err = countPending(tx)
+			w.counted = err == nil
+		}
+		return err
+	})
+	return w, err
+}
+
+// countPending counts the pending rows through the due index.
+func countPending(tx store.Tx) (int, error) {
+	all, err := tx.DueNotifications(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt32)
+	return len(all), err
+}
+
+// sleep waits for d, a Kick or the end of ctx.
+func (n *Notifier) sleep(ctx context.Context, timer *time.Timer, d time.Duration) {
+	timer.Reset(d)
+	select {
+	case <-ctx.Done():
+	case <-n.kick:
+	case <-timer.C:
+	}
+	timer.Stop()
+}
+
+// job is one notification on its way through a sender and back.
+type job struct {
+	row   *store.Notification
+	batch *batch
+
+	// Set by the sender.
+	at        time.Time // when the attempt ended
+	err       error
+	aborted   bool // shutdown interrupted it; the row is left as it was
+	sent      *store.Message
+	committed chan struct{} // closed once the outcome is in the store
+
+	// Set by record.
+	outcome string // "sent", "temporary" or "permanent"
+}
+
+// batch is the state the jobs of one batch share.
+type batch struct {
+	mu      sync.Mutex
+	dialErr error // the relay could not be reached during this batch
+}
+
+// relayDown returns the error of a failed dial earlier in this batch, so
+// that a relay that is down costs one connect timeout per batch, not one
+// per row.
+func (b *batch) relayDown() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dialErr
+}
+
+func (b *batch) setRelayDown(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dialErr = err
+}
+
+// runBatch hands rows to the senders and records the outcomes as they come
+// back, several at a time (group commit). When ctx ends it hands out no
+// more rows but still records those in flight.
+func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, jobs chan<- *job, results <-chan *job) {
+	b := &batch{}
+	queue := make([]*job, len(rows))
+	for i, row := range rows {
+		queue[i] = &job{row: row, batch: b, committed: make(chan struct{})}
+	}
+	inFlight := 0
+	for len(queue) > 0 || inFlight > 0 {
+		var out chan<- *job
+		var next *job
+		if len(queue) > 0 {
+			out, next = jobs, queue[0]
+		}
+		select {
+		case out <- next:
+			queue = queue[1:]
+			inFlight++
+		case j := <-results:
+			done := append([]*job{j}, drain(results)...)
+			n.commit(ctx, done)
+			inFlight -= len(done)
+		case <-ctx.Done():
+			queue = nil
+		}
+	}
+}
+
+// drain takes the results that are ready without waiting.
+func drain(results <-chan *job) []*job {
+	var done []*job
+	for {
+		select {
+		case j := <-results:
+			done = append(done, j)
+		default:
+			return done
+		}
+	}
+}
+
+// sender owns one relay connection: it sends a job, hands the outcome
+// back and waits until it is recorded before taking the next, so at most
+// one accepted-but-unrecorded message per connection exists at any time.
+func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- *job) {
+	rc := &relayConn{o: n.o.SMTP}
+	defer rc.close()
+	idle := time.NewTimer(n.o.IdleTimeout)
+	defer idle.Stop()
+	for {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return
+			}
+			n.attempt(ctx, rc, j)
+			results <- j
+			<-j.committed
+			idle.Reset(n.o.IdleTimeout)
+		case <-idle.C:
+			rc.close()
+		}
+	}
+}
+
+// attempt renders, composes and sends one row, filling in the outcome.
+func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j *job) {
+	defer func() { j.at = n.o.Now() }()
+	p, err := n.prepare(j.row)
+	if err != nil {
+		j.err = err
+		return
+	}
+	if err := j.batch.relayDown(); err != nil && rc.c == nil {
+		j.err = err
+		return
+	}
+	err = rc.send(ctx, envelope{from: n.from, to: p.to}, p.raw)
+	n.observeRelay(j.batch, err)
+	if err != nil {
+		j.err = err
+		j.aborted = ctx.Err() != nil && errors.Is(err, ctx.Err())
+		return
+	}
+	j.sent = p.record(j.row, n.o.From, n.o.Now())
+}
+
+// observeRelay keeps Health and the batch's relay state up to date.
+func (n *Notifier) observeRelay(b *batch, err error) {
+	var de *dialError
+	switch {
+	case errors.As(err, &de):
+		b.setRelayDown(err)
+		n.relayFailed(err)
+	case err == nil || isSMTPReply(err):
+		n.relayReached()
+	}
+}
+
+// commit records the outcomes of done in one transaction. A store that
+// fails is retried: giving up would send these messages again. Only at
+// shutdown, after one last try, are the marks given up (and the messages
+// will be sent again after the restart, with the same Message-IDs).
+func (n *Notifier) commit(ctx context.Context, done []*job) {
+	defer func() {
+		for _, j := range done {
+			close(j.committed)
+		}
+	}()
+	update := context.WithoutCancel(ctx)
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
+		err := n.o.Store.Update(update, func(tx store.Tx) error {
+			for _, j := range done {
+				if err := n.record(tx, j); err != nil {
+					return fmt.Errorf("notification %d: %w", j.row.ID, err)
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			n.count(done)
+			return
+		}
+		if ctx.Err() != nil {
+			n.log.Error("outcomes not recorded at shutdown; these rows will be sent again", "rows", len(done), "err", err)
+			return
+		}
+		n.log.Error("cannot record outbox outcomes; retrying", "rows", len(done), "retry_in", delay, "err", err)
+		sleepCtx(ctx, delay) // cut short at shutdown: one last try, then give up
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
