@@ -125,9 +125,11 @@ func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcom
 	}
 	out.received = append(out.received, m.ReceivedAt)
 	if c != nil {
+		r.log.Debug("follow-up joins complaint", "complaint", c.Number, "message_id", m.MessageID, "customer", cust.ID)
 		return r.addToComplaint(tx, c, m, now)
 	}
 	out.complaints++
+	r.log.Debug("message opens a complaint", "message_id", m.MessageID, "customer", cust.ID)
 	return r.openComplaint(tx, cust, m, lang, now, out)
 }
 

@@ -32,6 +32,10 @@ var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithP
 func (r *Router) NewMessageID(complaintID uint64) string {
 	nonce := make([]byte, nonceLen)
 	rand.Read(nonce) // never fails (crypto/rand documents it)
+	return r.signedID(complaintID, nonce)
+}
+
+func (r *Router) signedID(complaintID uint64, nonce []byte) string {
 	payload := "c" + strconv.FormatUint(complaintID, 10) + "." + tokenEncoding.EncodeToString(nonce)
 	return payload + "." + r.mac(payload) + "@" + r.domain
 }
