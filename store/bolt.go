@@ -14,7 +14,7 @@ import (
 // the record bucket's NextSequence), strings in keys are encoded by strKey
 // (length-prefixed, long ones hashed), times by timeKey. Records are JSON.
 //
-//	meta                 "schema" -> version; "number/<year>" -> last complaint number of that year
+//	meta                 "schema" -> version; "number/<year>" -> last complaint sequence of that year
 //	customers            id -> Customer
 //	customer_email       strKey(lower-cased email) -> customer id (unique)
 //	customer_telegram    int64 user id -> customer id (unique)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -134,5 +135,57 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentUpdates: Updates from many goroutines are serialised, so
+// none is lost and no number is handed out twice; Views run alongside.
+func TestConcurrentUpdates(t *testing.T) {
+	s, _ := openTest(t, BoltOptions{})
+	const workers, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				err := s.Update(context.Background(), func(tx Tx) error {
+					c := &Complaint{CustomerID: uint64(w + 1)}
+					if err := tx.PutComplaint(c); err != nil {
+						return err
+					}
+					return tx.AppendEvent(&Event{ComplaintID: c.ID, Kind: "registered"})
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			for range each {
+				if err := s.View(context.Background(), func(tx Tx) error {
+					_, err := tx.ComplaintsOfCustomer(uint64(w + 1))
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	numbers := map[string]bool{}
+	view(t, s, func(tx Tx) error {
+		return tx.ForEachComplaint(func(c *Complaint) error {
+			numbers[c.Number] = true
+			return nil
+		})
+	})
+	if len(numbers) != workers*each {
+		t.Errorf("%d distinct numbers, want %d", len(numbers), workers*each)
 	}
 }
