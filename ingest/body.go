@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -49,7 +50,13 @@ func (w *walker) top(e *message.Entity, err error) content {
 
 func (w *walker) entity(e *message.Entity, err error, depth int) content {
 	w.parts++
-	mediaType, params := contentType(e.Header, w.notes)
+	mediaType, params, repaired := contentType(e.Header, w.notes)
+	if repaired && strings.HasPrefix(mediaType, "multipart/") {
+		// go-message saw no boundary; hand it the repaired one. A multipart
+		// body is not transfer-decoded, so reading it again is safe.
+		e.Header.SetContentType(mediaType, params)
+		e, _ = message.New(e.Header, e.Body)
+	}
 	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] != "" {
 		if depth >= maxDepth {
 			w.notes.add(fmt.Sprintf("multipart nested deeper than %d; inner parts skipped", maxDepth))
@@ -65,7 +72,7 @@ func (w *walker) entity(e *message.Entity, err error, depth int) content {
 		w.attachment(e, mediaType)
 		return content{}
 	}
-	text := w.text(e, params, err)
+	text := w.text(e, params, err, !repaired)
 	if mediaType == "text/html" {
 		return content{text: HTMLText(strings.NewReader(text)), fromHTML: true}
 	}
@@ -128,17 +135,42 @@ func joinContents(cs []content) content {
 }
 
 // contentType is the media type, lower-cased, with its parameters. RFC 2045
-// §5.2: a missing or unparseable Content-Type means text/plain.
-func contentType(h message.Header, n *notes) (string, map[string]string) {
+// §5.2: a missing or unparseable Content-Type means text/plain. Parameters
+// that do not parse (an unquoted boundary holding "=", as Outlook Express
+// wrote them) are read leniently, and repaired says so: go-message then
+// applied neither the boundary nor the charset.
+func contentType(h message.Header, n *notes) (mediaType string, params map[string]string, repaired bool) {
 	if !h.Has("Content-Type") {
-		return "text/plain", map[string]string{}
+		return "text/plain", map[string]string{}, false
 	}
 	t, params, err := h.ContentType()
-	if err != nil || t == "" {
-		n.add("unparseable Content-Type read as text/plain")
-		return "text/plain", map[string]string{}
+	if err == nil && t != "" {
+		return strings.ToLower(t), params, false
 	}
-	return strings.ToLower(t), params
+	raw := h.Get("Content-Type")
+	t, rest, _ := strings.Cut(raw, ";")
+	t = strings.ToLower(strings.TrimSpace(t))
+	if !strings.Contains(t, "/") || strings.ContainsAny(t, " \t\"") {
+		n.add("unparseable Content-Type read as text/plain")
+		return "text/plain", map[string]string{}, false
+	}
+	n.add("malformed Content-Type parameters read leniently")
+	return t, lenientParams(rest), true
+}
+
+// lenientParams reads "; key=value" pairs, values quoted or not, keeping
+// the first of each key.
+func lenientParams(s string) map[string]string {
+	params := map[string]string{}
+	for _, p := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || k == "" || params[k] != "" {
+			continue
+		}
+		params[k] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	return params
 }
 
 // isAttachment: anything but an inline, unnamed text/plain or text/html part
@@ -155,24 +187,46 @@ func isAttachment(h message.Header, mediaType string) bool {
 }
 
 // text reads a text part within the per-message text budget and turns it
-// into valid UTF-8. go-message has already decoded a known charset; bytes
-// of an unknown or undeclared one are guessed (see decodeGuess) and noted.
-func (w *walker) text(e *message.Entity, params map[string]string, partErr error) string {
+// into valid UTF-8. go-message has already decoded a known charset (unless
+// converted is false); bytes of an unknown or undeclared one are guessed
+// (see decodeGuess) and noted.
+func (w *walker) text(e *message.Entity, params map[string]string, partErr error, converted bool) string {
 	budget := w.o.MaxTextBytes - w.textBytes
 	if budget <= 0 {
 		w.notes.add(fmt.Sprintf("text over %d bytes truncated", w.o.MaxTextBytes))
 		return ""
 	}
 	b, err := io.ReadAll(io.LimitReader(e.Body, budget+1))
-	if int64(len(b)) > budget {
-		b = b[:budget]
-		w.notes.add(fmt.Sprintf("text over %d bytes truncated", w.o.MaxTextBytes))
-	}
-	w.textBytes += int64(len(b))
 	if err != nil {
 		w.notes.add(fmt.Sprintf("text part: %v", err))
 	}
-	return w.decodeText(b, params["charset"], partErr)
+	if !converted {
+		b = convertCharset(b, params["charset"])
+	}
+	s := strings.ReplaceAll(w.decodeText(b, params["charset"], partErr), "\r\n", "\n")
+	if int64(len(s)) > budget {
+		s = truncateUTF8(s, int(budget))
+		w.notes.add(fmt.Sprintf("text over %d bytes truncated", w.o.MaxTextBytes))
+	}
+	w.textBytes += int64(len(s))
+	return s
+}
+
+// convertCharset decodes b from a known charset; unknown ones are left to
+// decodeText's guess.
+func convertCharset(b []byte, name string) []byte {
+	if name == "" || isValidUTF8(b) {
+		return b
+	}
+	r, err := charset.Reader(name, bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 func (w *walker) decodeText(b []byte, declared string, partErr error) string {

@@ -137,7 +137,8 @@ func (d headerDecoder) addresses(key, raw string) []store.Address {
 	if err == nil {
 		out := make([]store.Address, 0, len(list))
 		for _, a := range list {
-			out = append(out, store.Address{Name: clean(a.Name), Email: clean(a.Address)})
+			// Encoded words inside quotes are against RFC 2047 §5 and common.
+			out = append(out, store.Address{Name: d.text(a.Name), Email: clean(a.Address)})
 		}
 		return out
 	}
@@ -300,8 +301,9 @@ var extraDateLayouts = []string{
 
 // repairHeader returns the message with the header lines that cannot be
 // header fields dropped (a leading mbox "From " line, lines without a colon
-// or with bytes not allowed in a field name), and how many were dropped. The
-// body is not copied.
+// or with bytes not allowed in a field name) and the header ended before a
+// "--boundary" line, and how many lines it changed (0: nothing to repair).
+// The body is not copied.
 func repairHeader(raw []byte) (io.Reader, int) {
 	var kept bytes.Buffer
 	dropped, prevKept := 0, false
@@ -316,6 +318,12 @@ func repairHeader(raw []byte) (io.Reader, int) {
 		if len(trimmed) == 0 {
 			kept.WriteString("\r\n")
 			return io.MultiReader(&kept, bytes.NewReader(rest)), dropped
+		}
+		if bytes.HasPrefix(trimmed, []byte("--")) {
+			// A MIME boundary right under the header: the blank line that
+			// ends the header is missing.
+			kept.WriteString("\r\n")
+			return io.MultiReader(&kept, bytes.NewReader(line), bytes.NewReader(rest)), dropped + 1
 		}
 		ok := isFieldLine(trimmed) || (prevKept && (trimmed[0] == ' ' || trimmed[0] == '\t'))
 		if ok {

@@ -46,6 +46,9 @@ type htmlWriter struct {
 	newlines int
 	// started: some text has been written.
 	started bool
+	// quote is the depth of open <blockquote>s; their lines get "> " marks
+	// so that reply trimming sees the quote as it would in plain text.
+	quote int
 }
 
 // invisible elements: nothing inside them is text a reader sees.
@@ -89,6 +92,9 @@ func (w *htmlWriter) open(a atom.Atom, selfClosing bool) {
 	switch {
 	case a == atom.Br:
 		w.newline(1)
+	case a == atom.Blockquote:
+		w.newline(1)
+		w.quote++
 	case a == atom.Li:
 		w.newline(1)
 		w.write("- ")
@@ -112,6 +118,11 @@ func (w *htmlWriter) close(a atom.Atom) {
 		return
 	}
 	switch {
+	case a == atom.Blockquote:
+		w.newline(1)
+		if w.quote > 0 {
+			w.quote--
+		}
 	case a == atom.P || a == atom.H1 || a == atom.H2 || a == atom.H3:
 		w.newline(2)
 	case block(a):
@@ -143,6 +154,9 @@ func isSpace(c byte) bool {
 func (w *htmlWriter) write(s string) {
 	if w.pendingSpace && w.newlines == 0 && w.started && !w.endsWithSpace() {
 		w.b.WriteByte(' ')
+	}
+	if w.quote > 0 && (w.newlines > 0 || !w.started) {
+		w.b.WriteString(strings.Repeat("> ", min(w.quote, 10)))
 	}
 	w.pendingSpace = false
 	w.b.WriteString(s)

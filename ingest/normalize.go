@@ -60,7 +60,13 @@ func (o NormalizeOptions) withDefaults() NormalizeOptions {
 // "panic: …". Automatic mail (see Noise) is Status ignored with the reason.
 // Everything else is Status recorded, with what had to be guessed noted
 // under Headers[WarningHeader].
-func Normalize(raw []byte, o NormalizeOptions) (m *store.Message) {
+func Normalize(raw []byte, o NormalizeOptions) *store.Message {
+	return normalizeWith(raw, o, normalize)
+}
+
+// normalizeWith is Normalize with the parsing step passed in, so that tests
+// can prove a panic in it is contained.
+func normalizeWith(raw []byte, o NormalizeOptions, parse func(*store.Message, []byte, NormalizeOptions)) (m *store.Message) {
 	o = o.withDefaults()
 	sum := sha256.Sum256(raw)
 	m = &store.Message{
@@ -75,7 +81,7 @@ func Normalize(raw []byte, o NormalizeOptions) (m *store.Message) {
 			quarantine(m, raw, fmt.Sprintf("panic: %v", r))
 		}
 	}()
-	normalize(m, raw, o)
+	parse(m, raw, o)
 	return m
 }
 
