@@ -110,19 +110,23 @@ func BenchmarkPutMessageBatch100(b *testing.B) { benchPut(b, 100) }
 
 func BenchmarkPutMessageSingle(b *testing.B) { benchPut(b, 1) }
 
+func BenchmarkPutMessageBatch1000(b *testing.B) { benchPut(b, 1000) }
+
 // benchPut commits batches of size messages. Besides wall-clock msgs/s it
 // reports the process CPU time per message, which a busy shared machine
 // disturbs less.
 func benchPut(b *testing.B, size int) {
 	s := openBench(b)
 	n := 0
-	cpu0 := cpuTime()
+	cpu0, stats0 := cpuTime(), s.db.Stats()
 	for b.Loop() {
 		putBatch(b, s, n, size)
 		n += size
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu-µs/msg")
+	stats := s.db.Stats()
+	b.ReportMetric(float64(stats.TxStats.GetWrite()-stats0.TxStats.GetWrite())/float64(n), "pages/msg")
 	reportSize(b)
 }
 
