@@ -81,6 +81,10 @@ type BoltOptions struct {
 	// Timeout bounds the wait for the file lock, so a second process opening
 	// the same file fails instead of hanging. Zero means one second.
 	Timeout time.Duration
+	// ReadOnly opens an existing file for reading only, sharing the lock
+	// with other readers (a running daemon's exclusive lock still makes it
+	// wait for Timeout and fail). Update returns ErrReadOnly.
+	ReadOnly bool
 	// NoSync skips fsync on commit. For tests only: a crash can lose
 	// committed transactions.
 	NoSync bool
@@ -112,6 +116,7 @@ func OpenBolt(path string, o BoltOptions) (*Bolt, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      o.Timeout,
 		NoSync:       o.NoSync,
+		ReadOnly:     o.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
@@ -120,15 +125,27 @@ func OpenBolt(path string, o BoltOptions) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := db.Update(initBuckets); err != nil {
+	prepare := db.Update
+	if o.ReadOnly {
+		prepare = db.View
+	}
+	if err := prepare(initBuckets); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return &Bolt{db: db, opts: o}, nil
 }
 
+// initBuckets creates the buckets a new file lacks (checks them in a
+// read-only one) and checks the schema version.
 func initBuckets(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
+		if !tx.Writable() {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("bucket %s missing: not a complaintbot store", name)
+			}
+			continue
+		}
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -152,6 +169,9 @@ func initBuckets(tx *bolt.Tx) error {
 func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: update: %w", err)
+	}
+	if b.opts.ReadOnly {
+		return fmt.Errorf("store: update: store opened read-only: %w", ErrReadOnly)
 	}
 	btx, err := b.db.Begin(true)
 	if err != nil {

@@ -189,3 +189,33 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Errorf("%d distinct numbers, want %d", len(numbers), workers*each)
 	}
 }
+
+// TestOpenReadOnly: a read-only opener reads a closed store, refuses
+// writes, and cannot get in while a writer holds the file.
+func TestOpenReadOnly(t *testing.T) {
+	s, path := openTest(t, BoltOptions{})
+	update(t, s, func(tx Tx) error { return tx.PutCursor(Cursor{Source: "inbox", LastUID: 3}) })
+	if ro, err := OpenBolt(path, BoltOptions{ReadOnly: true, Timeout: 100 * time.Millisecond}); err == nil {
+		ro.Close()
+		t.Fatal("read-only open succeeded while the writer holds the file")
+	}
+	must(t, s.Close())
+	ro, err := OpenBolt(path, BoltOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	view(t, ro, func(tx Tx) error {
+		if cur, _ := tx.Cursor("inbox"); cur.LastUID != 3 {
+			t.Errorf("cursor = %+v", cur)
+		}
+		return nil
+	})
+	if err := ro.Update(context.Background(), func(Tx) error { return nil }); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Update on read-only store = %v, want ErrReadOnly", err)
+	}
+	if b, err := OpenBolt(t.TempDir()+"/missing.db", BoltOptions{ReadOnly: true}); err == nil {
+		b.Close()
+		t.Error("read-only open of a missing file succeeded")
+	}
+}
