@@ -6,6 +6,7 @@ type metrics struct {
 	sent    *prometheus.CounterVec // channel, kind
 	failed  *prometheus.CounterVec // channel, kind, kind_of_failure
 	pending prometheus.Gauge
+	panics  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -22,11 +23,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "complaintbot_outbox_pending",
 			Help: "Notifications waiting to be sent (due or backing off).",
 		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "complaintbot_notify_panics_total",
+			Help: "Panics recovered while sending; each failed its notification.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.failed, m.pending} {
+	for _, c := range []prometheus.Collector{m.sent, m.failed, m.pending, m.panics} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

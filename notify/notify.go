@@ -142,6 +142,10 @@ type Notifier struct {
 
 	mu     sync.Mutex // guards health
 	health Health
+
+	// beforeSend, when set (by tests, before Run), is called with each row
+	// about to be sent.
+	beforeSend func(*store.Notification)
 }
 
 // Health is the state of the relay as /healthz shows it: OK until a

@@ -492,3 +492,27 @@ func TestBackoff(t *testing.T) {
 		t.Error("backoff has no jitter")
 	}
 }
+
+func TestPanicFailsTheRowAndKeepsRunning(t *testing.T) {
+	rec := &relay{}
+	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	st := openStore(t)
+	o := testOptions(st, addr)
+	bad := seed(t, st, ackRow("en", "P", "panic@customer.test", "s"))
+	good := seed(t, st, ackRow("en", "G", "good@customer.test", "s"))
+	n := newNotifier(t, o)
+	n.beforeSend = func(row *store.Notification) {
+		if row.ID == bad.ID {
+			panic("boom")
+		}
+	}
+	run(t, n)
+	eventually(t, "the good row sent", func() bool { return statusOf(t, st, good.ID) == store.NotifySent })
+	eventually(t, "the panicking row failed", func() bool { return statusOf(t, st, bad.ID) == store.NotifyFailed })
+	if got := notification(t, st, bad.ID); !strings.Contains(got.LastError, "boom") {
+		t.Errorf("failed row: %+v", got)
+	}
+	if v := metricValue(t, o.Registerer, "complaintbot_notify_panics_total"); v != 1 {
+		t.Errorf("panics counted %v, want 1", v)
+	}
+}

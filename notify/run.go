@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func (n *Notifier) loop(ctx context.Context, jobs chan<- *job, results <-chan *j
 	var counted time.Time
 	for ctx.Err() == nil {
 		w, err := n.look(ctx, !n.o.Now().Before(counted.Add(pendingRefresh)))
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			n.log.Error("cannot read the outbox", "err", err)
 			n.sleep(ctx, timer, n.o.MinBackoff)
 			continue
@@ -219,7 +220,7 @@ func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- 
 			if !ok {
 				return
 			}
-			n.attempt(ctx, rc, j)
+			n.attemptSafely(ctx, rc, j)
 			results <- j
 			<-j.committed
 			idle.Reset(n.o.IdleTimeout)
@@ -229,9 +230,27 @@ func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- 
 	}
 }
 
+// attemptSafely is attempt with a panic turned into a permanent failure of
+// the row: a row that crashed the daemon would be due again after every
+// restart.
+func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j *job) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.metrics.panics.Inc()
+			n.log.Error("panic while sending a notification", "id", j.row.ID, "panic", p, "stack", string(debug.Stack()))
+			rc.discard()
+			j.err, j.sent, j.at = permanentf("internal error: %v", p), nil, n.o.Now()
+		}
+	}()
+	n.attempt(ctx, rc, j)
+}
+
 // attempt renders, composes and sends one row, filling in the outcome.
 func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j *job) {
 	defer func() { j.at = n.o.Now() }()
+	if n.beforeSend != nil {
+		n.beforeSend(j.row)
+	}
 	p, err := n.prepare(j.row)
 	if err != nil {
 		j.err = err
