@@ -45,10 +45,12 @@ type content struct {
 // top reads the whole message; err is what reading its header reported
 // (an unknown charset or transfer encoding of the top-level body).
 func (w *walker) top(e *message.Entity, err error) content {
-	return w.entity(e, err, 0)
+	return w.entity(e, err, 0, false)
 }
 
-func (w *walker) entity(e *message.Entity, err error, depth int) content {
+// entity reads one entity. haveText says a plain-text alternative of it
+// has been read already, so an HTML rendering need not be.
+func (w *walker) entity(e *message.Entity, err error, depth int, haveText bool) content {
 	w.parts++
 	mediaType, params, repaired := contentType(e.Header, w.notes)
 	if repaired && strings.HasPrefix(mediaType, "multipart/") {
@@ -58,18 +60,25 @@ func (w *walker) entity(e *message.Entity, err error, depth int) content {
 		e, _ = message.New(e.Header, e.Body)
 	}
 	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] != "" {
-		if depth >= maxDepth {
-			w.notes.add(fmt.Sprintf("multipart nested deeper than %d; inner parts skipped", maxDepth))
-			return content{}
+		// go-message compares the media type case-sensitively and may
+		// not offer a reader where we see a multipart.
+		if mr := e.MultipartReader(); mr != nil {
+			if depth >= maxDepth {
+				w.notes.add(fmt.Sprintf("multipart nested deeper than %d; inner parts skipped", maxDepth))
+				return content{}
+			}
+			return w.multipart(mr, mediaType, depth, haveText)
 		}
-		return w.multipart(e, mediaType, depth)
 	}
 	if strings.HasPrefix(mediaType, "multipart/") {
-		w.notes.add("multipart without boundary read as text")
+		w.notes.add("unreadable multipart (no boundary) read as text")
 		mediaType = "text/plain"
 	}
 	if isAttachment(e.Header, mediaType) {
 		w.attachment(e, mediaType)
+		return content{}
+	}
+	if mediaType == "text/html" && haveText {
 		return content{}
 	}
 	text := w.text(e, params, err, !repaired)
@@ -82,8 +91,8 @@ func (w *walker) entity(e *message.Entity, err error, depth int) content {
 // multipart reads the children of a multipart entity. Of alternatives the
 // plain text is preferred (it is what the sender typed; HTML is a rendering
 // of it); other multiparts join the texts of their children in order.
-func (w *walker) multipart(e *message.Entity, mediaType string, depth int) content {
-	mr := e.MultipartReader()
+func (w *walker) multipart(mr message.MultipartReader, mediaType string, depth int, haveText bool) content {
+	alternative := mediaType == "multipart/alternative"
 	var children []content
 	for {
 		if w.parts >= w.o.MaxParts {
@@ -98,11 +107,13 @@ func (w *walker) multipart(e *message.Entity, mediaType string, depth int) conte
 			w.notes.add(fmt.Sprintf("%s: %v", mediaType, err))
 			break
 		}
-		if c := w.entity(part, err, depth+1); c.text != "" {
+		c := w.entity(part, err, depth+1, haveText)
+		if c.text != "" {
 			children = append(children, c)
+			haveText = haveText || alternative && !c.fromHTML
 		}
 	}
-	if mediaType == "multipart/alternative" {
+	if alternative {
 		return pickAlternative(children)
 	}
 	return joinContents(children)

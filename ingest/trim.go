@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TrimReply returns the new text of a reply: text without the quoted history
@@ -208,36 +209,80 @@ func attributionContinues(l, prev string) bool {
 }
 
 // attributionStart: the line opens with "On"/"Am"/"Le"/… or a digit, or
-// holds an address or a verb of writing.
+// holds an address or a verb of writing. (Plain string tests: this runs on
+// every line of every message.)
 func attributionStart(line string) bool {
 	s := strings.TrimSpace(line)
 	if s == "" {
 		return false
 	}
-	if s[0] >= '0' && s[0] <= '9' || emailLike.MatchString(s) {
+	if s[0] >= '0' && s[0] <= '9' || strings.Contains(s, "@") && emailLike.MatchString(s) {
 		return true
 	}
-	return attributionOpener.MatchString(s) || attributionVerb.MatchString(s)
+	low := strings.ToLower(s)
+	for _, o := range attributionOpeners {
+		if strings.HasPrefix(low, o) {
+			return true
+		}
+	}
+	return hasVerb(low)
 }
 
 var emailLike = regexp.MustCompile(`[\w.+-]@[\w-]+\.\w`)
 
-var attributionOpener = regexp.MustCompile(`(?i)^(on|at|am|le|el|il|op|den|em|w dniu|в|во)\s`)
+var attributionOpeners = []string{"on ", "at ", "am ", "le ", "el ", "il ", "op ", "den ", "em ", "w dniu ", "в ", "во "}
+
+// attributionVerbs: "wrote" in the languages of our customers and of the
+// clients they use. Longer forms come first for the suffix test.
+var attributionVerbs = []string{"wrote", "writes", "schrieb", "a écrit", "escribió",
+	"scrisse", "ha scritto", "geschreven", "schreef", "napisał(a)", "napisał", "skrev",
+	"escreveu", "kirjoitti", "пишет", "пише", "написал(а)", "написала", "написал",
+	"писал", "parašė", "rašė", "写道"}
+
+// hasVerb: low holds a verb of attributionVerbs as a word.
+func hasVerb(low string) bool {
+	for _, v := range attributionVerbs {
+		for rest := low; ; {
+			i := strings.Index(rest, v)
+			if i < 0 {
+				break
+			}
+			if wordEdge(rest[:i], true) && wordEdge(rest[i+len(v):], false) {
+				return true
+			}
+			rest = rest[i+len(v):]
+		}
+	}
+	return false
+}
+
+// wordEdge: the text before (or after) a match ends (or starts) a word.
+func wordEdge(s string, before bool) bool {
+	if s == "" {
+		return true
+	}
+	var r rune
+	if before {
+		r, _ = utf8.DecodeLastRuneInString(s)
+	} else {
+		r, _ = utf8.DecodeRuneInString(s)
+	}
+	return !unicode.IsLetter(r)
+}
 
 func isAttribution(s string) bool {
 	if !strings.HasSuffix(s, ":") {
 		return false
 	}
-	if attributionEnd.MatchString(s) {
-		return true
+	low := strings.ToLower(strings.TrimSpace(strings.TrimSuffix(s, ":")))
+	for _, v := range attributionVerbs {
+		if strings.HasSuffix(low, v) && wordEdge(low[:len(low)-len(v)], true) {
+			return true
+		}
 	}
 	hasDate := strings.ContainsAny(s, "0123456789")
-	return hasDate && (attributionVerb.MatchString(s) || strings.HasSuffix(s, ">:") && strings.Contains(s, "@"))
+	return hasDate && (hasVerb(low) || strings.HasSuffix(s, ">:") && strings.Contains(s, "@"))
 }
-
-var attributionEnd = regexp.MustCompile(`(?i)(wrote|writes|schrieb|a écrit|escribió|scrisse|ha scritto|schreef|geschreven|napisał\(a\)|napisał|skrev|escreveu|kirjoitti|пишет|пише|написал\(а\)|написала|написал|писал|rašė|parašė|写道)\s*:$`)
-
-var attributionVerb = regexp.MustCompile(`(?i)(^|\s)(wrote|schrieb|a écrit|escribió|schreef|skrev|napisał|написал|написала|написал\(а\)|пишет|rašė|parašė)(\s|[:,]|$)`)
 
 // historyFollows decides whether the lines after an attribution are history.
 // When the attribution is followed by unquoted text (Outlook Mobile style),
