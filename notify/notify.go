@@ -139,6 +139,7 @@ type Notifier struct {
 	metrics *metrics
 	kick    chan struct{}
 	running atomic.Bool
+	pending int // rows pending as last known; used by the Run goroutine only
 
 	mu     sync.Mutex // guards health
 	health Health

@@ -161,14 +161,24 @@ func (n *Notifier) count(done []*job) {
 		}
 		switch j.outcome {
 		case outcomeSent:
+			n.settled()
 			n.metrics.sent.WithLabelValues(ch, kind).Inc()
 			n.log.Debug("notification sent", "id", j.row.ID, "kind", kind, "complaint", j.row.ComplaintID)
 		case outcomeTemporary, outcomePermanent:
+			if j.outcome == outcomePermanent {
+				n.settled()
+			}
 			n.metrics.failed.WithLabelValues(ch, kind, j.outcome).Inc()
 			n.log.Info("notification not sent", "id", j.row.ID, "kind", kind, "complaint", j.row.ComplaintID,
 				"failure", j.outcome, "err", j.err)
 		}
 	}
+}
+
+// settled takes a row that left the pending state off the gauge.
+func (n *Notifier) settled() {
+	n.pending = max(n.pending-1, 0)
+	n.metrics.pending.Set(float64(n.pending))
 }
 
 // backoff is the delay before retry number attempt (1 for the first): it

@@ -50,15 +50,19 @@ func (n *Notifier) loop(ctx context.Context, jobs chan<- *job, results <-chan *j
 	var counted time.Time
 	for ctx.Err() == nil {
 		w, err := n.look(ctx, !n.o.Now().Before(counted.Add(pendingRefresh)))
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("cannot read the outbox", "err", err)
-			n.sleep(ctx, timer, n.o.MinBackoff)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("cannot read the outbox", "err", err)
+				n.sleep(ctx, timer, n.o.MinBackoff)
+			}
 			continue
 		}
 		if w.counted {
 			counted = n.o.Now()
-			n.metrics.pending.Set(float64(w.pending))
+			n.pending = w.pending
 		}
+		n.pending = max(n.pending, len(w.due)) // rows added since the count
+		n.metrics.pending.Set(float64(n.pending))
 		if len(w.due) > 0 {
 			n.runBatch(ctx, w.due, jobs, results)
 			continue
@@ -85,8 +89,9 @@ func (w work) wait(now time.Time) time.Duration {
 }
 
 // look reads the due rows; when none are due, also the next due time.
-// It counts the pending rows when asked and whenever nothing is due (then
-// only rows backing off remain, so the count is cheap).
+// It counts the pending rows when asked: counting reads every pending row,
+// so it is done every pendingRefresh only, and the gauge is kept up to date
+// in between by the outcomes recorded.
 func (n *Notifier) look(ctx context.Context, count bool) (work, error) {
 	var w work
 	err := n.o.Store.View(ctx, func(tx store.Tx) error {
@@ -98,7 +103,6 @@ func (n *Notifier) look(ctx context.Context, count bool) (work, error) {
 			if w.next, w.hasNext, err = tx.NextDue(); err != nil {
 				return err
 			}
-			count = true
 		}
 		if count {
 			w.pending, err = countPending(tx)
@@ -315,13 +319,12 @@ func (n *Notifier) commit(ctx context.Context, done []*job) {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// sleepCtx waits for d or the end of ctx.
+func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
 	case <-t.C:
-		return true
 	}
 }
