@@ -146,6 +146,10 @@ protocol lmtp {
 }
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
+  # Let a test's vacation auto-responder answer every mail (":seconds 1"), the hardest
+  # case for mail-loop protection.
+  sieve_extensions = +vacation-seconds
+  sieve_vacation_min_period = 0
 }
 EOF
 	mv "$CONF.tmp" "$CONF"

@@ -304,3 +304,25 @@ func waitHeld(t *testing.T, path string) {
 	}
 	t.Fatalf("nobody took %s", path)
 }
+
+// TestSieveVacationAnswers proves the auto-responder a mail-loop test needs: a user with a
+// vacation rule answers a mail through Postfix, marked as an automatic reply.
+func TestSieveVacationAnswers(t *testing.T) {
+	t.Parallel()
+	s := FromEnv(t)
+	sender, senderPass := s.NewUser(t, "writes")
+	away, _ := s.NewUserAt(t, "away", customerDomain(s))
+	s.SetSieve(t, away, `require ["vacation", "vacation-seconds"];
+vacation :seconds 1 :subject "Away" "I am away.";
+`)
+	id, raw := testMail(sender, away, "are you there")
+	if err := s.Send(sender, []string{away}, raw); err != nil {
+		t.Fatal(err)
+	}
+	reply := s.WaitForMail(t, sender, senderPass, 15*time.Second, nil)
+	for _, want := range []string{"Subject: Away", "Auto-Submitted: auto-replied", "In-Reply-To: <" + id + ">"} {
+		if !bytes.Contains(reply.Raw, []byte(want)) {
+			t.Errorf("vacation reply lacks %q:\n%s", want, reply.Raw)
+		}
+	}
+}
