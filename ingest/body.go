@@ -292,7 +292,7 @@ func (w *walker) attachment(e *message.Entity, mediaType string) {
 	case cw.over:
 		a.NotKeptWhy = fmt.Sprintf("over the per-attachment cap of %d bytes", w.o.MaxAttachmentBytes)
 	default:
-		a.Kept, a.Data = true, cw.buf
+		a.Kept, a.Data = true, cw.Bytes()
 		w.kept += cw.n
 	}
 	w.atts = append(w.atts, a)
@@ -322,23 +322,49 @@ func (w *walker) attachmentName(h message.Header, mediaType string) string {
 }
 
 // capWriter hashes and counts everything written to it and keeps the bytes
-// while they stay within max; past it the kept bytes are released.
+// while they stay within max, in fixed-size chunks so that growing never
+// copies; past max the chunks are released. A kept attachment costs its
+// size twice at most (chunks, then Bytes), one over the cap at most max.
 type capWriter struct {
-	max  int64
-	n    int64
-	h    hash.Hash
-	buf  []byte
-	over bool
+	max    int64
+	n      int64
+	h      hash.Hash
+	chunks [][]byte
+	over   bool
 }
+
+const chunkSize = 64 << 10
 
 func (c *capWriter) Write(p []byte) (int, error) {
 	c.h.Write(p)
 	c.n += int64(len(p))
 	if !c.over && c.n > c.max {
-		c.over, c.buf = true, nil
+		c.over, c.chunks = true, nil
 	}
-	if !c.over {
-		c.buf = append(c.buf, p...)
+	if c.over {
+		return len(p), nil
+	}
+	for rest := p; len(rest) > 0; {
+		last := len(c.chunks) - 1
+		if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
+			c.chunks = append(c.chunks, make([]byte, 0, min(chunkSize, c.max)))
+			last++
+		}
+		k := min(len(rest), cap(c.chunks[last])-len(c.chunks[last]))
+		c.chunks[last] = append(c.chunks[last], rest[:k]...)
+		rest = rest[k:]
 	}
 	return len(p), nil
+}
+
+// Bytes is what was kept, in one slice (empty, not nil, for an empty file).
+func (c *capWriter) Bytes() []byte {
+	if len(c.chunks) == 1 {
+		return c.chunks[0]
+	}
+	out := make([]byte, 0, c.n)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -479,4 +480,41 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestNormalizeLargeAttachmentBoundedMemory: a 50 MB attachment is hashed
+// and counted but not held: what Normalize allocates stays far below the
+// attachment's size, and nothing of it is kept.
+func TestNormalizeLargeAttachmentBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 67 MB message")
+	}
+	const size = 50 << 20
+	raw := mailWithAttachments(size)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := Normalize(raw, NormalizeOptions{})
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("raw %d bytes, Normalize allocated %d bytes", len(raw), allocated)
+	if len(m.Attachments) != 1 || m.Attachments[0].Size != size || m.Attachments[0].Kept || m.Attachments[0].Data != nil {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	if allocated > 16<<20 {
+		t.Errorf("Normalize allocated %d bytes for a %d-byte attachment; want under 16 MiB (the 10 MiB cap plus buffers)", allocated, size)
+	}
+}
+
+func TestNormalizeDeepNesting(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@example.com\r\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\ndeep\r\n")
+	m := Normalize([]byte(b.String()), NormalizeOptions{})
+	if m.Status != store.StatusRecorded || !strings.Contains(m.Headers[WarningHeader], "nested deeper than") {
+		t.Errorf("status %q warning %q", m.Status, m.Headers[WarningHeader])
+	}
 }
