@@ -23,7 +23,7 @@ func BenchmarkSendAcks(b *testing.B) {
 	}{{1, false}, {4, false}, {1, true}, {4, true}, {8, true}} {
 		b.Run(fmt.Sprintf("senders=%d/fsync=%v", bc.senders, bc.fsync), func(b *testing.B) {
 			rec := &relay{}
-			addr, _ := serveRelay(b, "127.0.0.1:0", rec)
+			addr := serveRelay(b, "127.0.0.1:0", rec)
 			st, err := store.OpenBolt(filepath.Join(b.TempDir(), "bench.db"), store.BoltOptions{NoSync: !bc.fsync})
 			if err != nil {
 				b.Fatal(err)

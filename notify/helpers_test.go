@@ -137,19 +137,25 @@ func (s *session) Logout() error {
 }
 
 // serveRelay runs an SMTP server for rec on addr ("127.0.0.1:0" for any
-// port) and returns its address and a function that stops it.
-func serveRelay(t testing.TB, addr string, rec *relay) (string, func()) {
+// port) until the test ends and returns its address.
+func serveRelay(t testing.TB, addr string, rec *relay) string {
 	t.Helper()
 	return serveRelayConfigured(t, addr, rec, nil)
 }
 
 // serveRelayConfigured is serveRelay with a chance to adjust the server.
-func serveRelayConfigured(t testing.TB, addr string, rec *relay, configure func(*smtp.Server)) (string, func()) {
+func serveRelayConfigured(t testing.TB, addr string, rec *relay, configure func(*smtp.Server)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen %s: %v", addr, err)
 	}
+	return serveRelayOn(t, ln, rec, configure)
+}
+
+// serveRelayOn serves rec on ln until the test ends.
+func serveRelayOn(t testing.TB, ln net.Listener, rec *relay, configure func(*smtp.Server)) string {
+	t.Helper()
 	srv := smtp.NewServer(rec)
 	srv.Domain = "relay.test"
 	srv.AllowInsecureAuth = true
@@ -162,15 +168,11 @@ func serveRelayConfigured(t testing.TB, addr string, rec *relay, configure func(
 		defer close(done)
 		srv.Serve(ln)
 	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			srv.Close()
-			<-done
-		})
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), stop
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return ln.Addr().String()
 }
 
 // freeAddr returns a loopback address nothing listens on (for now).

@@ -46,7 +46,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestSendAck(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	reg := o.Registerer.(*prometheus.Registry)
@@ -117,7 +117,7 @@ func TestTemporaryFailureRetriedThenSentOnce(t *testing.T) {
 		}
 		return nil
 	}}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	o.MinBackoff, o.MaxBackoff = 60*time.Millisecond, 200*time.Millisecond
@@ -155,7 +155,7 @@ func TestPermanentFailureNotRetried(t *testing.T) {
 	rec := &relay{onRcpt: func(string, int) error {
 		return reply(550, smtp.EnhancedCode{5, 1, 1}, "mailbox unavailable")
 	}}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	row := seed(t, st, ackRow("en", "Bob", "nobody@customer.test", "Refund"))
 	o := testOptions(st, addr)
@@ -188,7 +188,7 @@ func TestPermanentFailureNotRetried(t *testing.T) {
 
 func TestGiveUpAfterMaxAttempts(t *testing.T) {
 	rec := &relay{onRcpt: func(string, int) error { return reply(452, smtp.EnhancedCode{4, 2, 2}, "mailbox full") }}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	o.MinBackoff, o.MaxBackoff, o.MaxAttempts = 5*time.Millisecond, 10*time.Millisecond, 3
@@ -207,7 +207,7 @@ func TestGiveUpAfterMaxAttempts(t *testing.T) {
 
 func TestInvalidRecipientFailsWithoutContactingRelay(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	bad := seed(t, st, ackRow("en", "X", "not an address", "s"))
 	noTemplate := ackRow("en", "Y", "y@customer.test", "s")
@@ -293,7 +293,7 @@ func assertEachOnce(t *testing.T, rec *relay, rows []*store.Notification) {
 
 func TestRestartDoesNotResend(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	var rows []*store.Notification
 	for i := range 5 {
@@ -314,7 +314,7 @@ func TestRestartDoesNotResend(t *testing.T) {
 
 func TestKickWakesPromptly(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	n := newNotifier(t, testOptions(st, addr))
 	run(t, n)
@@ -361,7 +361,7 @@ func TestKickNeverBlocks(t *testing.T) {
 
 func TestConnectionsReused(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	o.Senders = 2
@@ -382,7 +382,7 @@ func TestConnectionsReused(t *testing.T) {
 
 func TestStaleConnectionIsRedialed(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelayWithTimeout(t, "127.0.0.1:0", rec, 100*time.Millisecond)
+	addr := serveRelayWithTimeout(t, "127.0.0.1:0", rec, 100*time.Millisecond)
 	st := openStore(t)
 	n := newNotifier(t, testOptions(st, addr)) // IdleTimeout 30s: the relay hangs up first
 	run(t, n)
@@ -401,14 +401,14 @@ func TestStaleConnectionIsRedialed(t *testing.T) {
 	}
 }
 
-func serveRelayWithTimeout(t *testing.T, addr string, rec *relay, timeout time.Duration) (string, func()) {
+func serveRelayWithTimeout(t *testing.T, addr string, rec *relay, timeout time.Duration) string {
 	t.Helper()
 	return serveRelayConfigured(t, addr, rec, func(s *smtp.Server) { s.ReadTimeout = timeout })
 }
 
 func TestAuthPlain(t *testing.T) {
 	rec := &relay{user: "bot", pass: "s3cret"}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	o.SMTP.Username, o.SMTP.Password = "bot", "s3cret"
@@ -439,7 +439,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		delivered.Add(1)
 		return nil
 	}}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	var rows []*store.Notification
 	for i := range 30 {
@@ -495,7 +495,7 @@ func TestBackoff(t *testing.T) {
 
 func TestPanicFailsTheRowAndKeepsRunning(t *testing.T) {
 	rec := &relay{}
-	addr, _ := serveRelay(t, "127.0.0.1:0", rec)
+	addr := serveRelay(t, "127.0.0.1:0", rec)
 	st := openStore(t)
 	o := testOptions(st, addr)
 	bad := seed(t, st, ackRow("en", "P", "panic@customer.test", "s"))
@@ -514,5 +514,78 @@ func TestPanicFailsTheRowAndKeepsRunning(t *testing.T) {
 	}
 	if v := metricValue(t, o.Registerer, "complaintbot_notify_panics_total"); v != 1 {
 		t.Errorf("panics counted %v, want 1", v)
+	}
+}
+
+func TestStoreWriteFailureDoesNotResend(t *testing.T) {
+	rec := &relay{}
+	addr := serveRelay(t, "127.0.0.1:0", rec)
+	var failures atomic.Int32
+	st, err := store.OpenBolt(t.TempDir()+"/db", store.BoltOptions{NoSync: true, FailUpdate: func() error {
+		if failures.Add(-1) >= 0 {
+			return fmt.Errorf("injected: disk full")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row := seed(t, st, ackRow("en", "W", "w@customer.test", "s"))
+	failures.Store(2) // the next two commits fail
+	run(t, newNotifier(t, testOptions(st, addr)))
+
+	eventually(t, "the row marked sent", func() bool { return statusOf(t, st, row.ID) == store.NotifySent })
+	if c := rec.count(); c != 1 {
+		t.Errorf("relay got %d messages; a failed mark must be retried, not the send", c)
+	}
+	if got := notification(t, st, row.ID); got.Attempts != 1 {
+		t.Errorf("attempts = %d, want 1", got.Attempts)
+	}
+	if evs := eventsOf(t, st, row.ComplaintID); len(evs) != 1 {
+		t.Errorf("events %+v, want one ack_sent", evs)
+	}
+}
+
+// TestLostMarkResendsSameMessageID shows the one duplicate the design
+// allows: the relay accepted a message but the mark never reached the
+// store (here a store failing until shutdown, in real life a crash). The
+// next run sends it again with the same Message-ID, so the customer's mail
+// system can tell it is the same message.
+func TestLostMarkResendsSameMessageID(t *testing.T) {
+	rec := &relay{}
+	addr := serveRelay(t, "127.0.0.1:0", rec)
+	var broken atomic.Bool
+	st, err := store.OpenBolt(t.TempDir()+"/db", store.BoltOptions{NoSync: true, FailUpdate: func() error {
+		if broken.Load() {
+			return fmt.Errorf("injected: disk gone")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row := seed(t, st, ackRow("en", "D", "d@customer.test", "s"))
+	broken.Store(true)
+	o := testOptions(st, addr)
+	o.Senders = 1
+	stop := run(t, newNotifier(t, o))
+	eventually(t, "the first copy accepted", func() bool { return rec.count() == 1 })
+	stop()
+	if statusOf(t, st, row.ID) != store.NotifyPending {
+		t.Fatal("row marked although the store failed")
+	}
+
+	broken.Store(false)
+	run(t, newNotifier(t, testOptions(st, addr)))
+	eventually(t, "the row marked sent", func() bool { return statusOf(t, st, row.ID) == store.NotifySent })
+	msgs := rec.messages()
+	if len(msgs) != 2 {
+		t.Fatalf("relay got %d copies, want 2 (one duplicate)", len(msgs))
+	}
+	a, b := parseMessage(t, msgs[0].Data), parseMessage(t, msgs[1].Data)
+	if a.header.Get("Message-Id") != b.header.Get("Message-Id") || a.header.Get("Message-Id") != "<"+row.MessageID+">" {
+		t.Errorf("duplicate carries Message-ID %q, first %q", b.header.Get("Message-Id"), a.header.Get("Message-Id"))
 	}
 }
