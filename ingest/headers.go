@@ -180,6 +180,15 @@ func (d headerDecoder) lenientAddresses(s string) []store.Address {
 // bareAddress strips RFC 5322 comments and an obsolete source route
 // ("@relay.test:user@host.test") from an address.
 func bareAddress(s string) string {
+	out := strings.TrimSpace(stripComments(s))
+	if i := strings.LastIndexByte(out, ':'); i >= 0 && strings.HasPrefix(out, "@") {
+		out = out[i+1:]
+	}
+	return out
+}
+
+// stripComments removes (possibly nested) RFC 5322 comments.
+func stripComments(s string) string {
 	var b strings.Builder
 	depth := 0
 	for _, r := range s {
@@ -192,11 +201,7 @@ func bareAddress(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	out := strings.TrimSpace(b.String())
-	if i := strings.LastIndexByte(out, ':'); i >= 0 && strings.HasPrefix(out, "@") {
-		out = out[i+1:]
-	}
-	return out
+	return b.String()
 }
 
 func splitAddressList(s string) []string {
@@ -248,7 +253,8 @@ func msgIDs(raw string) []string {
 		rest = rest[i+j+1:]
 	}
 	if len(ids) == 0 {
-		for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
+		bare := stripComments(raw)
+		for _, f := range strings.FieldsFunc(bare, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
 			addID(f)
 		}
 	}
