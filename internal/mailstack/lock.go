@@ -59,11 +59,14 @@ func (s *Stack) acquire(t testing.TB, name string, how int) *os.File {
 	}
 }
 
+// lockDeadline bounds a wait for the stack: a few minutes, and never past the test's
+// deadline, so a test that asks for Exclusive while holding a share fails soon.
 func lockDeadline(t testing.TB) time.Time {
+	at := time.Now().Add(3 * time.Minute)
 	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if at, ok := d.Deadline(); ok {
-			return at.Add(-5 * time.Second)
+		if end, ok := d.Deadline(); ok && end.Add(-5*time.Second).Before(at) {
+			at = end.Add(-5 * time.Second)
 		}
 	}
-	return time.Now().Add(10 * time.Minute)
+	return at
 }

@@ -45,6 +45,15 @@ func (s *Stack) transfer(addr string, newClient func(net.Conn) *smtp.Client, fro
 // Login opens an IMAP session for the user (o may be nil) and closes it at test cleanup.
 func (s *Stack) Login(t testing.TB, email, password string, o *imapclient.Options) *imapclient.Client {
 	t.Helper()
+	c, err := s.dial(email, password, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (s *Stack) dial(email, password string, o *imapclient.Options) (*imapclient.Client, error) {
 	if o == nil {
 		o = &imapclient.Options{}
 	}
@@ -53,11 +62,25 @@ func (s *Stack) Login(t testing.TB, email, password string, o *imapclient.Option
 	}
 	c, err := imapclient.DialInsecure(s.IMAPAddr, o)
 	if err != nil {
-		t.Fatalf("mailstack: dial IMAP: %v", err)
+		return nil, fmt.Errorf("mailstack: dial IMAP: %w", err)
 	}
-	t.Cleanup(func() { c.Close() })
 	if err := c.Login(email, password).Wait(); err != nil {
-		t.Fatalf("mailstack: IMAP login %s: %v", email, err)
+		c.Close()
+		return nil, fmt.Errorf("mailstack: IMAP login %s: %w", email, err)
+	}
+	return c, nil
+}
+
+// examine logs in and opens the user's INBOX read-only, for a helper's own short session.
+func (s *Stack) examine(t testing.TB, email, password string) *imapclient.Client {
+	t.Helper()
+	c, err := s.dial(email, password, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		c.Close()
+		t.Fatalf("mailstack: EXAMINE INBOX: %v", err)
 	}
 	return c
 }
@@ -71,8 +94,8 @@ type Mail struct {
 // Messages returns every message in the user's INBOX, oldest first.
 func (s *Stack) Messages(t testing.TB, email, password string) []Mail {
 	t.Helper()
-	c := s.Login(t, email, password, nil)
-	examineInbox(t, c)
+	c := s.examine(t, email, password)
+	defer c.Close()
 	return fetchAfter(t, c, 0)
 }
 
@@ -88,8 +111,8 @@ func (s *Stack) WaitForMail(t testing.TB, email, password string, timeout time.D
 // all do) and returns those, oldest first; it fails the test after timeout.
 func (s *Stack) WaitForMails(t testing.TB, email, password string, timeout time.Duration, n int, match func(raw []byte) bool) []Mail {
 	t.Helper()
-	c := s.Login(t, email, password, nil)
-	examineInbox(t, c)
+	c := s.examine(t, email, password)
+	defer c.Close()
 	deadline := time.Now().Add(timeout)
 	var found []Mail
 	var last imap.UID
@@ -110,13 +133,6 @@ func (s *Stack) WaitForMails(t testing.TB, email, password string, timeout time.
 		if err := c.Noop().Wait(); err != nil { // lets Dovecot report new mail
 			t.Fatalf("mailstack: IMAP NOOP: %v", err)
 		}
-	}
-}
-
-func examineInbox(t testing.TB, c *imapclient.Client) {
-	t.Helper()
-	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		t.Fatalf("mailstack: EXAMINE INBOX: %v", err)
 	}
 }
 

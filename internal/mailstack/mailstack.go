@@ -110,8 +110,8 @@ func FromEnv(t testing.TB) *Stack {
 // Exclusive is FromEnv for fault tests: it waits until no other test (in any package) uses
 // the stack, keeps the stack to this test, and allows StopDovecot, StopPostfix and their
 // Start counterparts. At cleanup it starts whatever was stopped. A test must not call it
-// while it (or its parent) holds a FromEnv share: that would wait forever, so it fails
-// after the test's deadline instead.
+// while it (or its parent) holds a FromEnv share: that would wait forever, so any wait
+// for the stack fails after 3 minutes (or the test's deadline, if sooner).
 func Exclusive(t testing.TB) *Stack {
 	t.Helper()
 	s := lookup(t)

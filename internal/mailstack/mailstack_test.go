@@ -326,3 +326,27 @@ vacation :seconds 1 :subject "Away" "I am away.";
 		}
 	}
 }
+
+// BenchmarkSendThroughPostfix measures how fast Postfix accepts mail from parallel
+// clients (one connection per mail, as Send does) and how fast it lands in Dovecot.
+func BenchmarkSendThroughPostfix(b *testing.B) {
+	s := FromEnv(b)
+	from, _ := s.NewUserAt(b, "bench-from", customerDomain(s))
+	to, toPass := s.NewUser(b, "bench-to")
+	_, raw := testMail(from, to, "benchmark")
+	b.SetParallelism(4)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.Send(from, []string{to}, raw); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	accepted := time.Since(start)
+	s.WaitForMails(b, to, toPass, time.Minute, b.N, nil)
+	delivered := time.Since(start)
+	b.ReportMetric(float64(b.N)/accepted.Seconds(), "accepted/s")
+	b.ReportMetric(float64(b.N)/delivered.Seconds(), "delivered/s")
+}
