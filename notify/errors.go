@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emersion/go-smtp"
 )
@@ -37,15 +38,23 @@ func isPermanent(err error) bool {
 	return errors.As(err, &se) && se.Code >= 500
 }
 
+// maxReplyText caps what is kept of a failure: a relay's reply can run to
+// many lines.
+const maxReplyText = 1000
+
 // replyText is what to record about a failure: the server's own reply when
 // there is one, since it is what a person can act on.
 func replyText(err error) string {
+	s := err.Error()
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
+		s = fmt.Sprintf("%d %s", se.Code, se.Message)
 		if c := se.EnhancedCode; c != smtp.EnhancedCodeNotSet && c != smtp.NoEnhancedCode {
-			return fmt.Sprintf("%d %d.%d.%d %s", se.Code, c[0], c[1], c[2], se.Message)
+			s = fmt.Sprintf("%d %d.%d.%d %s", se.Code, c[0], c[1], c[2], se.Message)
 		}
-		return fmt.Sprintf("%d %s", se.Code, se.Message)
 	}
-	return err.Error()
+	if len(s) > maxReplyText {
+		s = strings.ToValidUTF8(s[:maxReplyText], "") + "…"
+	}
+	return s
 }

@@ -324,13 +324,13 @@ func TestKickWakesPromptly(t *testing.T) {
 	kicked := time.Now()
 	n.Kick()
 	eventually(t, "the kicked row delivered", func() bool { return rec.count() == 1 })
-	if d := time.Since(kicked); d > time.Second {
+	if d := time.Since(kicked); d > 2*time.Second { // typically a few ms; slack for a loaded CI machine
 		t.Errorf("delivered %v after Kick", d)
 	}
 
 	// Without a Kick, the timer set from NextDue wakes it.
 	later := ackRow("en", "L", "l@customer.test", "s")
-	later.NextAttempt = time.Now().Add(300 * time.Millisecond)
+	later.NextAttempt = time.Now().Add(400 * time.Millisecond)
 	seed(t, st, later)
 	n.Kick() // the worker learns of the row, and must wait for it
 	time.Sleep(150 * time.Millisecond)
@@ -338,7 +338,7 @@ func TestKickWakesPromptly(t *testing.T) {
 		t.Fatal("row sent before it was due")
 	}
 	eventually(t, "the scheduled row delivered", func() bool { return rec.count() == 2 })
-	if d := rec.messages()[1].At.Sub(later.NextAttempt); d > 500*time.Millisecond {
+	if d := rec.messages()[1].At.Sub(later.NextAttempt); d > time.Second {
 		t.Errorf("scheduled row sent %v late", d)
 	}
 }
@@ -382,14 +382,14 @@ func TestConnectionsReused(t *testing.T) {
 
 func TestStaleConnectionIsRedialed(t *testing.T) {
 	rec := &relay{}
-	addr := serveRelayWithTimeout(t, "127.0.0.1:0", rec, 100*time.Millisecond)
+	addr := serveRelayWithTimeout(t, "127.0.0.1:0", rec, 250*time.Millisecond)
 	st := openStore(t)
 	n := newNotifier(t, testOptions(st, addr)) // IdleTimeout 30s: the relay hangs up first
 	run(t, n)
 	first := seed(t, st, ackRow("en", "S", "s1@customer.test", "s"))
 	n.Kick()
 	eventually(t, "first sent", func() bool { return statusOf(t, st, first.ID) == store.NotifySent })
-	time.Sleep(300 * time.Millisecond) // the relay times the session out
+	time.Sleep(700 * time.Millisecond) // the relay times the session out
 	second := seed(t, st, ackRow("en", "S", "s2@customer.test", "s"))
 	n.Kick()
 	eventually(t, "second sent", func() bool { return statusOf(t, st, second.ID) == store.NotifySent })
