@@ -1,0 +1,53 @@
+package ingest
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// backoff yields capped exponential delays with full jitter: the n-th delay
+// after a success is uniform in [0, min(max, min·2ⁿ)). Full jitter spreads
+// the reconnects of many workers (or many daemons) hitting one server that
+// just came back, instead of having them retry in lock step.
+type backoff struct {
+	min, max time.Duration
+	attempt  int
+	rand     func() float64 // in [0, 1); rand.Float64 unless a test sets it
+}
+
+func newBackoff(min, max time.Duration) *backoff {
+	return &backoff{min: min, max: max, rand: rand.Float64}
+}
+
+// next returns the delay before the next attempt and counts the attempt.
+func (b *backoff) next() time.Duration {
+	ceiling := b.ceiling()
+	b.attempt++
+	return time.Duration(b.rand() * float64(ceiling))
+}
+
+// ceiling is min·2^attempt capped at max, computed without overflow.
+func (b *backoff) ceiling() time.Duration {
+	c := b.min
+	for i := 0; i < b.attempt && c < b.max; i++ {
+		c *= 2
+	}
+	return min(c, b.max)
+}
+
+// reset starts the sequence again after a success.
+func (b *backoff) reset() { b.attempt = 0 }
+
+// sleepCtx waits for d or until ctx ends; it reports whether the full delay
+// passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
