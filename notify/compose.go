@@ -143,7 +143,8 @@ func formatMailbox(name, addr string) string {
 // cleanHeaderText makes a customer-provided string safe and tidy for a
 // header or a one-line template slot: control characters (CR, LF, NUL, C1,
 // ...) and Unicode line separators become spaces, runs of spaces collapse,
-// invalid UTF-8 is replaced, and the result is capped in length.
+// invalid UTF-8 is replaced, and the result is capped in length (keeping
+// both ends).
 func cleanHeaderText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
@@ -154,7 +155,10 @@ func cleanHeaderText(s string) string {
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > maxHeaderRunes {
-		s = string([]rune(s)[:maxHeaderRunes]) + "…"
+		// Cut the middle: the end of a subject carries our [C-…] tag.
+		const tail = 40
+		r := []rune(s)
+		s = string(r[:maxHeaderRunes-tail-1]) + "…" + string(r[len(r)-tail:])
 	}
 	return s
 }

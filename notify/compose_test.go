@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
@@ -287,5 +288,17 @@ func TestMessageIDFallbackIsStable(t *testing.T) {
 	n.MessageID = "bad id@x"
 	if got := messageID(n, "care@acme.test"); got != a {
 		t.Errorf("invalid stored id not replaced: %q", got)
+	}
+}
+
+func TestLongSubjectKeepsTheTag(t *testing.T) {
+	n := ackRow("en", "n", "v@customer.test", "s")
+	n.Data["number"] = "C-2026-000001"
+	n.Subject = "Re: " + strings.Repeat("very long subject ", 100) + "[C-2026-000001]"
+	p := parseMessage(t, composeRow(t, n))
+	subj, _ := p.mh.Subject()
+	if !strings.HasPrefix(subj, "Re: very long") || !strings.HasSuffix(subj, " [C-2026-000001]") ||
+		utf8.RuneCountInString(subj) > maxHeaderRunes {
+		t.Errorf("Subject = %q", subj)
 	}
 }
