@@ -95,11 +95,11 @@ func (d *daemon) wire(deps daemonDeps) error {
 		src, err := ingest.NewIMAPSource(ingest.IMAPOptions{
 			Name: in.Name, Addr: in.Addr(), TLS: in.TLS, TLSConfig: d.tlsConfig(deps, in.Host, in.InsecureSkipVerify),
 			Username: in.User, Password: in.Password.Value(), Mailbox: in.Mailbox,
-			After: in.After, MoveTo: in.MoveTo, PollInterval: in.PollInterval.D(), IdleEnabled: in.Idle,
+			After: in.After, MoveTo: in.MoveTo, PollInterval: in.PollInterval.D(), DisableIdle: in.Idle != nil && !*in.Idle,
 			BatchSize: in.BatchSize, Store: d.st, Sink: r,
 			Normalize: func(raw []byte) *store.Message { return ingest.Normalize(raw, norm) },
 			Logger:    d.log.With("component", "ingest", "inbox", in.Name),
-			Now:       deps.Now, Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"inbox": in.Name}, d.reg),
+			Now:       deps.Now, Registerer: d.reg,
 		})
 		if err != nil {
 			return fmt.Errorf("inbox %s: %w", in.Name, err)
