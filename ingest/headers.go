@@ -279,6 +279,11 @@ func (d headerDecoder) date(raw string) time.Time {
 	if raw == "" {
 		return time.Time{}
 	}
+	// The RFC 5322 §3.3 form nearly every client writes, tried first:
+	// net/mail walks its list of layouts and allocates an error for each.
+	if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", raw); err == nil {
+		return t
+	}
 	if t, err := netmail.ParseDate(raw); err == nil {
 		return t
 	}
