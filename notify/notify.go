@@ -56,6 +56,9 @@ type Options struct {
 	// BatchSize is how many due rows are read at once; default 50.
 	BatchSize int
 	// Senders is how many SMTP connections send in parallel; default 4.
+	// Outcomes are committed in groups of up to Senders, so more senders
+	// mean fewer fsyncs per message (higher throughput) but also bound the
+	// duplicates one crash can cause (at most Senders).
 	Senders int
 	// MinBackoff and MaxBackoff bound the delay before a retry; defaults
 	// 10s and 30min.
