@@ -86,15 +86,18 @@ func (i Inbox) Addr() string { return net.JoinHostPort(i.Host, strconv.Itoa(i.Po
 
 // SMTP is the relay outgoing mail goes through.
 type SMTP struct {
-	Host               string `yaml:"host"`
-	Port               int    `yaml:"port"`
-	TLS                string `yaml:"tls"`
-	User               string `yaml:"user"`
-	PasswordEnv        string `yaml:"password_env"`
-	PasswordFile       string `yaml:"password_file"`
-	From               string `yaml:"from"` // "Support <support@example.com>"
-	Helo               string `yaml:"helo"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	TLS          string `yaml:"tls"`
+	User         string `yaml:"user"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"` // "Support <support@example.com>"
+	Helo         string `yaml:"helo"`
+	// Connections is how many SMTP connections send in parallel. A crash can
+	// resend at most this many notifications (one per connection in flight).
+	Connections        int  `yaml:"connections"`
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 
 	Password Secret        `yaml:"-"`
 	FromAddr *mail.Address `yaml:"-"`
@@ -255,6 +258,9 @@ func (c *Config) applyDefaults() {
 		if c.SMTP.Port == 0 {
 			c.SMTP.Port = 25
 		}
+	}
+	if c.SMTP.Connections == 0 {
+		c.SMTP.Connections = 4
 	}
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:8025"

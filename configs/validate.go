@@ -120,6 +120,9 @@ func (c *Config) validateSMTP(p *Problems, r secretResolver) {
 		p.addf("smtp.from: %q is not an address like \"Support <support@example.com>\"", c.SMTP.From)
 	}
 	c.SMTP.FromAddr = a
+	if c.SMTP.Connections < 1 || c.SMTP.Connections > 64 {
+		p.addf("smtp.connections: must be between 1 and 64")
+	}
 	required := c.SMTP.User != ""
 	c.SMTP.Password = r.resolve("smtp.password", c.SMTP.PasswordEnv, c.SMTP.PasswordFile, required)
 }

@@ -72,6 +72,7 @@ func (d *daemon) wire(deps daemonDeps) error {
 			Username: cfg.SMTP.User, Password: cfg.SMTP.Password.Value(), HeloName: cfg.SMTP.Helo},
 		From:        store.Address{Name: cfg.SMTP.FromAddr.Name, Email: cfg.SMTP.FromAddr.Address},
 		CompanyName: cfg.Company.Name,
+		Senders:     cfg.SMTP.Connections,
 		Location:    cfg.Location,
 		Now:         deps.Now,
 		Logger:      d.log.With("component", "notify"),
