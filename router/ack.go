@@ -136,6 +136,15 @@ const maxSubjectRunes = 200
 func AckSubject(subject, number string) string {
 	s := cleanHeader(subject)
 	s = strings.TrimSpace(replyPrefixes.ReplaceAllString(s, ""))
+	// Another complaint's tag (quoted by a stranger, or a customer opening a
+	// new matter) must not be echoed: it would name a complaint that is not
+	// the sender's, and the next reply would thread by the wrong tag.
+	s = cleanHeader(complaintTag.ReplaceAllStringFunc(s, func(t string) string {
+		if t == "["+number+"]" {
+			return t
+		}
+		return ""
+	}))
 	s = truncateRunes(s, maxSubjectRunes)
 	tag := "[" + cleanHeader(number) + "]"
 	switch {

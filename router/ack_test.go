@@ -25,6 +25,8 @@ func TestAckSubject(t *testing.T) {
 		{"  Spaced \t out  ", "Re: Spaced out [C-2026-000123]"},
 		{"Line\r\nBcc: x@y", "Re: Line Bcc: x@y [C-2026-000123]"},
 		{"Null\x00byte", "Re: Null byte [C-2026-000123]"},
+		{"Re: about [C-2026-000007] again", "Re: about again [C-2026-000123]"},
+		{"[C-2026-000007] [C-2026-000123] x", "Re: [C-2026-000123] x"},
 	}
 	for _, tt := range tests {
 		if got := AckSubject(tt.in, num); got != tt.want {

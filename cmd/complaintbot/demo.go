@@ -62,7 +62,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := runDemoScript(ctx, d, env, stdout); err != nil {
 		return err
 	}
-	return printDemoRecords(ctx, dbPath, env.smtp.Messages(), stdout)
+	return printDemoRecords(ctx, dbPath, cfg.Location, env.smtp.Messages(), stdout)
 }
 
 // demoEnv is the in-process mail world of the demo.
@@ -105,7 +105,7 @@ company: {name: "Demo Ltd", timezone: Europe/Vilnius}
 store: {path: %q}
 ack: {reaction_time: 4h, max_per_customer_per_hour: 3}
 inboxes:
-  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: DEMO_IMAP_PASSWORD, after: seen, poll_interval: 2s}
+  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: DEMO_IMAP_PASSWORD, after: seen, poll_interval: 1s}
 smtp: {host: %s, port: %s, tls: none, from: "Demo Ltd Customer Care <%s>"}
 threading: {secret_env: DEMO_SECRET, domain: complaints.demo.example}
 http: {listen: "127.0.0.1:0", token_env: DEMO_TOKEN}

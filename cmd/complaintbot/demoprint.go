@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"complaintbot/internal/fakemail"
 	"complaintbot/store"
@@ -18,7 +19,7 @@ func removeAll(dir string) { _ = os.RemoveAll(dir) }
 // printDemoRecords reopens the store the daemon closed and prints every
 // complaint with its messages and events, the mail that was ignored or
 // quarantined, and the acknowledgements the SMTP server received.
-func printDemoRecords(ctx context.Context, path string, acks []fakemail.Received, w io.Writer) error {
+func printDemoRecords(ctx context.Context, path string, loc *time.Location, acks []fakemail.Received, w io.Writer) error {
 	st, err := store.OpenBolt(path, store.BoltOptions{})
 	if err != nil {
 		return err
@@ -26,7 +27,7 @@ func printDemoRecords(ctx context.Context, path string, acks []fakemail.Received
 	defer st.Close()
 	err = st.View(ctx, func(tx store.Tx) error {
 		fmt.Fprintln(w, "\n=== Complaints ===")
-		if err := tx.ForEachComplaint(func(c *store.Complaint) error { return printComplaint(tx, c, w) }); err != nil {
+		if err := tx.ForEachComplaint(func(c *store.Complaint) error { return printComplaint(tx, c, loc, w) }); err != nil {
 			return err
 		}
 		fmt.Fprintln(w, "\n=== Not complaints (kept, with the reason) ===")
@@ -49,13 +50,13 @@ func printDemoRecords(ctx context.Context, path string, acks []fakemail.Received
 	return nil
 }
 
-func printComplaint(tx store.Tx, c *store.Complaint, w io.Writer) error {
+func printComplaint(tx store.Tx, c *store.Complaint, loc *time.Location, w io.Writer) error {
 	cu, err := tx.Customer(c.CustomerID)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s  stage=%s  lang=%s  channel=%s  customer=%s <%s>\n  subject: %s\n  promised reaction by: %s\n",
-		c.Number, c.Stage, c.Lang, c.Channel, cu.Name, strings.Join(cu.Emails, ", "), c.Subject, c.DueAt.Format("2006-01-02 15:04 MST"))
+		c.Number, c.Stage, c.Lang, c.Channel, cu.Name, strings.Join(cu.Emails, ", "), c.Subject, c.DueAt.In(loc).Format("2006-01-02 15:04 MST"))
 	msgs, err := tx.MessagesOf(c.ID)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func printComplaint(tx store.Tx, c *store.Complaint, w io.Writer) error {
 		return err
 	}
 	for _, e := range evs {
-		fmt.Fprintf(w, "  event %d %s %-14s by %s %s\n", e.Seq, e.At.Format("15:04:05"), e.Kind, e.Actor, e.Text)
+		fmt.Fprintf(w, "  event %d %s %-14s by %s %s\n", e.Seq, e.At.In(loc).Format("15:04:05"), e.Kind, e.Actor, e.Text)
 	}
 	return nil
 }
