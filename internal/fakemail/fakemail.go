@@ -7,6 +7,7 @@ package fakemail
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -100,7 +102,52 @@ type SMTP struct {
 	// Reject, when set, is asked for each RCPT; a non-nil error is returned
 	// to the client (use *smtp.SMTPError for 4xx/5xx codes).
 	Reject func(rcpt string) error
+	// auth is the one user/password accepted by AUTH PLAIN; nil means AUTH
+	// is not offered and mail is accepted without it.
+	auth *credentials
+	// authFailures counts rejected AUTH attempts.
+	authFailures int
 }
+
+type credentials struct{ user, password string }
+
+// RequireAuth makes the server offer AUTH PLAIN, accept only user/password
+// and refuse MAIL FROM before a successful AUTH (530). Calling it again
+// changes the accepted password (the next login with the old one fails).
+func (s *SMTP) RequireAuth(user, password string) {
+	s.mu.Lock()
+	s.auth = &credentials{user: user, password: password}
+	s.mu.Unlock()
+}
+
+// AuthFailures is how many AUTH attempts were refused so far.
+func (s *SMTP) AuthFailures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authFailures
+}
+
+func (s *SMTP) authRequired() *credentials {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auth
+}
+
+// checkAuth compares in constant time, as a real server would.
+func (s *SMTP) checkAuth(user, password string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.auth != nil && subtle.ConstantTimeCompare([]byte(user), []byte(s.auth.user)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(password), []byte(s.auth.password)) == 1 {
+		return nil
+	}
+	s.authFailures++
+	return errAuthFailed
+}
+
+var errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+
+var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 
 // StartSMTP listens on 127.0.0.1 with a random port.
 func StartSMTP() (*SMTP, error) {
@@ -154,12 +201,19 @@ func (s *SMTP) record(r Received) {
 }
 
 type session struct {
-	s    *SMTP
-	from string
-	to   []string
+	s      *SMTP
+	from   string
+	to     []string
+	authed bool
 }
 
-func (c *session) Mail(from string, _ *smtp.MailOptions) error { c.from = from; return nil }
+func (c *session) Mail(from string, _ *smtp.MailOptions) error {
+	if c.s.authRequired() != nil && !c.authed {
+		return errAuthRequired
+	}
+	c.from = from
+	return nil
+}
 
 func (c *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if c.s.Reject != nil {
@@ -186,5 +240,24 @@ func (c *session) Data(r io.Reader) error {
 func (c *session) Reset()        { c.from, c.to = "", nil }
 func (c *session) Logout() error { return nil }
 
-// AuthMechanisms and Auth accept PLAIN with any credentials.
-func (c *session) AuthMechanisms() []string { return nil }
+// AuthMechanisms offers PLAIN once RequireAuth was called.
+func (c *session) AuthMechanisms() []string {
+	if c.s.authRequired() == nil {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+// Auth checks PLAIN credentials against RequireAuth's.
+func (c *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain || c.s.authRequired() == nil {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		if err := c.s.checkAuth(user, password); err != nil {
+			return err
+		}
+		c.authed = true
+		return nil
+	}), nil
+}
