@@ -21,6 +21,7 @@ import (
 //	complaints           id -> Complaint
 //	complaint_number     strKey(number) -> complaint id (unique)
 //	complaints_customer  customer id + complaint id -> ""
+//	complaints_owner     strKey(owner id) + complaint id -> ""  (open, owned complaints only)
 //	messages             id -> Message (attachment bytes moved to blobs)
 //	message_id           strKey(Message-ID) + message id -> ""  (first = first recorded)
 //	message_hash         strKey(ContentHash) + message id -> ""
@@ -44,6 +45,7 @@ var (
 	bucketComplaints         = []byte("complaints")
 	bucketComplaintNumber    = []byte("complaint_number")
 	bucketComplaintsCustomer = []byte("complaints_customer")
+	bucketComplaintsOwner    = []byte("complaints_owner")
 	bucketMessages           = []byte("messages")
 	bucketMessageID          = []byte("message_id")
 	bucketMessageHash        = []byte("message_hash")
@@ -59,11 +61,17 @@ var (
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketCustomers, bucketCustomerEmail, bucketCustomerTelegram,
-	bucketComplaints, bucketComplaintNumber, bucketComplaintsCustomer,
+	bucketComplaints, bucketComplaintNumber, bucketComplaintsCustomer, bucketComplaintsOwner,
 	bucketMessages, bucketMessageID, bucketMessageHash, bucketMessageRef,
 	bucketMessagesComplaint, bucketBlobs, bucketEvents, bucketCursors,
 	bucketNotifications, bucketNotificationsDue, bucketNotificationsOf,
 }
+
+// laterBuckets were added to schema 1 after files were written with it.
+// A writable open creates them (they start empty, which is right: nothing
+// written before they existed belongs in them); a read-only open of an
+// older file goes without them and their readers see them as empty.
+var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true}
 
 // schemaVersion is stored under meta/"schema"; a file written by a newer
 // layout is refused rather than misread.
@@ -141,7 +149,7 @@ func OpenBolt(path string, o BoltOptions) (*Bolt, error) {
 func initBuckets(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if !tx.Writable() {
-			if tx.Bucket(name) == nil {
+			if tx.Bucket(name) == nil && !laterBuckets[string(name)] {
 				return fmt.Errorf("bucket %s missing: not a complaintbot store", name)
 			}
 			continue

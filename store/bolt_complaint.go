@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -119,9 +120,34 @@ func (t *boltTx) ComplaintsOfCustomer(customerID uint64) ([]*Complaint, error) {
 	return loadAll[Complaint](t, bucketComplaints, "complaint", ids)
 }
 
+// OpenComplaintsByOwner counts the owner's entries in complaints_owner,
+// which holds exactly the open complaints that have an owner.
+func (t *boltTx) OpenComplaintsByOwner(ownerID string) (int, error) {
+	if ownerID == "" {
+		return 0, nil
+	}
+	b := t.bucket(bucketComplaintsOwner)
+	if b == nil { // a read-only older file (see laterBuckets)
+		return 0, nil
+	}
+	prefix := strKey(ownerID)
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func complaintIndex(c *Complaint) []indexEntry {
-	return []indexEntry{
+	entries := []indexEntry{
 		uniqueEntry(bucketComplaintNumber, strKey(c.Number)),
 		compositeEntry(bucketComplaintsCustomer, pair(c.CustomerID, c.ID)),
 	}
+	if c.OwnerID != "" && c.Open() {
+		entries = append(entries, compositeEntry(bucketComplaintsOwner, strIDKey(c.OwnerID, c.ID)))
+	}
+	return entries
 }

@@ -58,6 +58,11 @@ type Tx interface {
 	ForEachComplaint(fn func(*Complaint) error) error
 	// ComplaintsOfCustomer lists a customer's complaints in ID order.
 	ComplaintsOfCustomer(customerID uint64) ([]*Complaint, error)
+	// OpenComplaintsByOwner counts the open complaints (see
+	// Complaint.Open) owned by the staff member ownerID: the load the
+	// router balances assignments by. It reads an index kept in step by
+	// PutComplaint, not the complaints themselves.
+	OpenComplaintsByOwner(ownerID string) (int, error)
 
 	// Messages.
 	Message(id uint64) (*Message, error)
@@ -137,7 +142,21 @@ const (
 	StageAction     = "corrective_action"
 	StageResolved   = "resolved"
 	StageClosed     = "closed"
+	// StageNotComplaint holds a message the classifier judged not to be a
+	// complaint (thanks, a question, spam...): kept as a record so nothing
+	// is lost and a human can convert it, but never acknowledged.
+	StageNotComplaint = "not_complaint"
 )
+
+// Open reports whether the complaint still needs work from its owner: it
+// is not resolved, closed, or set aside as not a complaint.
+func (c *Complaint) Open() bool {
+	switch c.Stage {
+	case StageResolved, StageClosed, StageNotComplaint:
+		return false
+	}
+	return true
+}
 
 // Customer is a person who writes to the company.
 type Customer struct {
@@ -181,8 +200,16 @@ type Complaint struct {
 	OwnerID     string            `json:"owner_id,omitempty"`
 	Team        string            `json:"team,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
-	ResolvedAt  time.Time         `json:"resolved_at,omitempty"`
-	ClosedAt    time.Time         `json:"closed_at,omitempty"`
+	// NotComplaint is the kind of a message judged not to be a complaint
+	// (thanks, question, quote_request, job_application, spam); set with
+	// IsComplaint false and Stage StageNotComplaint.
+	NotComplaint string `json:"not_complaint,omitempty"`
+	// ExtremismHint flags the complaint for a human to look at (possible
+	// consumer extremism). It is never an accusation and never changes what
+	// the customer is told; Labels["extremism_hint"] says why.
+	ExtremismHint bool      `json:"extremism_hint,omitempty"`
+	ResolvedAt    time.Time `json:"resolved_at,omitempty"`
+	ClosedAt      time.Time `json:"closed_at,omitempty"`
 }
 
 // Address is a mailbox: display name and address.
