@@ -14,21 +14,33 @@ import (
 // KindAck is the outbox kind of an acknowledgement.
 const KindAck = "ack"
 
-// acknowledge queues the acknowledgement of new complaint c, unless the
-// customer already had ackPerHour of them in the last hour; either way the
-// complaint's event log says which. It adds the ack's Message-ID to the
-// thread and saves the customer's AckTimes.
+// acknowledge queues the acknowledgement of new complaint c (listing the
+// attachments of m that were not kept), within the customer's hourly cap.
 func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) error {
+	data := map[string]string{
+		"number":        c.Number,
+		"due":           c.DueAt.Format(time.RFC3339),
+		"customer_name": cust.Name,
+		"subject":       c.Subject,
+	}
+	addNotKept(data, m)
+	return r.queueCapped(tx, cust, c, r.reply(cust, c, m, KindAck, data, now), now, out)
+}
+
+// queueCapped queues n, a reply of ours in c's thread, unless the customer
+// already had ackPerHour of them in the last hour; either way the
+// complaint's event log says which ("<kind>_queued" / "<kind>_suppressed").
+// It adds n's Message-ID to the thread and saves the customer's AckTimes.
+func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) error {
 	cust.AckTimes = recentAcks(cust.AckTimes, now)
 	if r.ackPerHour > 0 && len(cust.AckTimes) >= r.ackPerHour {
 		out.acksSuppressed++
 		reason := "rate limit " + strconv.Itoa(r.ackPerHour) + "/hour"
-		r.log.Debug("acknowledgement suppressed", "complaint", c.Number, "customer", cust.ID, "reason", reason)
-		return appendEvent(tx, c.ID, now, "system", "ack_suppressed", map[string]string{"reason": reason})
+		r.log.Debug(n.Kind+" suppressed", "complaint", c.Number, "customer", cust.ID, "reason", reason)
+		return appendEvent(tx, c.ID, now, "system", n.Kind+"_suppressed", map[string]string{"reason": reason})
 	}
-	n := r.ackNotification(cust, c, m, now)
 	if err := tx.PutNotification(n); err != nil {
-		return fmt.Errorf("queue acknowledgement of %s: %w", c.Number, err)
+		return fmt.Errorf("queue %s of %s: %w", n.Kind, c.Number, err)
 	}
 	out.notifications++
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
@@ -41,7 +53,10 @@ func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complai
 		"message_id":      n.MessageID,
 		"to":              n.To.Email,
 	}
-	return appendEvent(tx, c.ID, now, "system", "ack_queued", fields)
+	if v := n.Data[DataNotKept]; v != "" {
+		fields[DataNotKept] = v
+	}
+	return appendEvent(tx, c.ID, now, "system", n.Kind+"_queued", fields)
 }
 
 // recentAcks keeps the acknowledgement times of the last hour.
@@ -56,12 +71,13 @@ func recentAcks(times []time.Time, now time.Time) []time.Time {
 	return kept
 }
 
-// ackNotification builds the outbox row: a reply in the customer's thread.
-func (r *Router) ackNotification(cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time) *store.Notification {
+// reply builds an outbox row of the given kind: our answer to m in its
+// complaint's thread.
+func (r *Router) reply(cust *store.Customer, c *store.Complaint, m *store.Message, kind string, data map[string]string, now time.Time) *store.Notification {
 	return &store.Notification{
 		ComplaintID: c.ID,
 		CustomerID:  cust.ID,
-		Kind:        KindAck,
+		Kind:        kind,
 		Channel:     c.Channel,
 		Lang:        c.Lang,
 		To:          replyAddress(m, cust),
@@ -69,12 +85,7 @@ func (r *Router) ackNotification(cust *store.Customer, c *store.Complaint, m *st
 		MessageID:   r.NewMessageID(c.ID),
 		InReplyTo:   cleanMessageID(m.MessageID),
 		References:  ackReferences(m),
-		Data: map[string]string{
-			"number":        c.Number,
-			"due":           c.DueAt.Format(time.RFC3339),
-			"customer_name": cust.Name,
-			"subject":       c.Subject,
-		},
+		Data:        data,
 		Status:      store.NotifyPending,
 		NextAttempt: now,
 		CreatedAt:   now,

@@ -126,7 +126,7 @@ func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcom
 	out.received = append(out.received, m.ReceivedAt)
 	if c != nil {
 		r.log.Debug("follow-up joins complaint", "complaint", c.Number, "message_id", m.MessageID, "customer", cust.ID)
-		return r.addToComplaint(tx, c, m, now)
+		return r.addToComplaint(tx, cust, c, m, now, out)
 	}
 	out.complaints++
 	r.log.Debug("message opens a complaint", "message_id", m.MessageID, "customer", cust.ID)
@@ -158,24 +158,31 @@ func (r *Router) customerOf(tx store.Tx, m *store.Message, lang string) (cust *s
 	return cust, created, nil
 }
 
-// addToComplaint records a follow-up. It is not acknowledged; a follow-up
-// to a resolved or closed complaint says so in its event (reopening is the
-// workflow's decision).
-func (r *Router) addToComplaint(tx store.Tx, c *store.Complaint, m *store.Message, now time.Time) error {
+// addToComplaint records a follow-up. It is not acknowledged, but when some
+// of its attachments were not kept the customer is told (noticeNotKept). A
+// follow-up to a resolved or closed complaint says so in its event
+// (reopening is the workflow's decision).
+func (r *Router) addToComplaint(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) error {
 	m.ComplaintID = c.ID
 	if err := tx.PutMessage(m); err != nil {
 		return fmt.Errorf("put message of %s: %w", c.Number, err)
 	}
 	c.UpdatedAt = now
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, m.MessageID)
-	if err := tx.PutComplaint(c); err != nil {
-		return fmt.Errorf("put complaint %s: %w", c.Number, err)
-	}
 	fields := map[string]string{"message_id": m.MessageID}
 	if c.Stage == store.StageResolved || c.Stage == store.StageClosed {
 		fields["after_stage"] = c.Stage
 	}
-	return appendEvent(tx, c.ID, now, customerActor(m.CustomerID), "message_added", fields)
+	if err := appendEvent(tx, c.ID, now, customerActor(m.CustomerID), "message_added", fields); err != nil {
+		return err
+	}
+	if err := r.noticeNotKept(tx, cust, c, m, now, out); err != nil {
+		return err
+	}
+	if err := tx.PutComplaint(c); err != nil {
+		return fmt.Errorf("put complaint %s: %w", c.Number, err)
+	}
+	return nil
 }
 
 // openComplaint registers a new complaint for m and queues (or, over the
