@@ -37,6 +37,12 @@ type Config struct {
 	HTTP      HTTP      `yaml:"http"`
 	Threading Threading `yaml:"threading"`
 	Log       Log       `yaml:"log"`
+	// Assignment (configs/staff.go): who works here, in which teams, and
+	// which complaint goes to whom.
+	Staff    []Staff  `yaml:"staff"`
+	Teams    []Team   `yaml:"teams"`
+	Routing  Routing  `yaml:"routing"`
+	Classify Classify `yaml:"classify"`
 
 	// Location is Company.Timezone loaded by Validate.
 	Location *time.Location `yaml:"-"`
@@ -271,4 +277,5 @@ func (c *Config) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.applyStaffDefaults()
 }

@@ -40,6 +40,7 @@ func (c *Config) Validate(getenv func(string) string, readFile func(string) ([]b
 	if c.Threading.Secret.Set() && len(c.Threading.Secret.Value()) < 16 {
 		p.addf("threading.secret: must be at least 16 characters")
 	}
+	c.validateAssignment(&p, readFile)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		p.addf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
