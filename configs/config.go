@@ -82,6 +82,7 @@ type Inbox struct {
 	PollInterval       Duration `yaml:"poll_interval"`
 	Idle               *bool    `yaml:"idle"`
 	BatchSize          int      `yaml:"batch_size"`
+	MaxBackoff         Duration `yaml:"max_backoff"` // reconnect delay cap while the server is down; 0: 2 min
 	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
 
 	Password Secret `yaml:"-"`

@@ -105,6 +105,9 @@ func (c *Config) validateInboxes(p *Problems, r secretResolver) {
 		if in.BatchSize < 1 || in.BatchSize > 10000 {
 			p.addf("%s.batch_size: must be between 1 and 10000", key)
 		}
+		if mb := in.MaxBackoff.D(); mb != 0 && (mb < time.Second || mb > time.Hour) {
+			p.addf("%s.max_backoff: must be between 1s and 1h", key)
+		}
 	}
 }
 
