@@ -47,6 +47,10 @@ type view struct {
 	Subject string
 	Due     string
 	Company string
+	// NotKept lists files of the customer's message that were not kept;
+	// NotKeptMore counts those beyond the list.
+	NotKept     []fileView
+	NotKeptMore int
 }
 
 // templateSet holds the parsed templates of one kind and language.
@@ -62,7 +66,8 @@ var templates = mustParseTemplates(templateFiles)
 // requiredData lists, per kind, the Data keys without which a message would
 // make no sense to the customer.
 var requiredData = map[string][]string{
-	"ack": {"number"},
+	"ack":      {"number"},
+	"not_kept": {"number", dataNotKept},
 }
 
 // Render renders n with its kind's template in its language (English when
@@ -126,12 +131,15 @@ func makeView(n *store.Notification, lang string, o RenderOptions) view {
 	if name == "" {
 		name = n.To.Name
 	}
+	files, more := notKeptView(n.Data, lang)
 	return view{
-		Number:  cleanHeaderText(n.Data["number"]),
-		Name:    cleanHeaderText(name),
-		Subject: cleanHeaderText(n.Data["subject"]),
-		Due:     formatDue(n.Data["due"], lang, o.Location),
-		Company: cleanHeaderText(o.CompanyName),
+		Number:      cleanHeaderText(n.Data["number"]),
+		Name:        cleanHeaderText(name),
+		Subject:     cleanHeaderText(n.Data["subject"]),
+		Due:         formatDue(n.Data["due"], lang, o.Location),
+		Company:     cleanHeaderText(o.CompanyName),
+		NotKept:     files,
+		NotKeptMore: more,
 	}
 }
 
