@@ -60,16 +60,14 @@ func composeHeader(n *store.Notification, r Rendered, from, to, msgID string, da
 		{"Date", date.Format(time.RFC1123Z)},
 		{"Message-ID", "<" + msgID + ">"},
 	}
-	if id := cleanMsgID(n.InReplyTo); id != "" {
-		fields = append(fields, [2]string{"In-Reply-To", "<" + id + ">"})
+	if !staffKinds[n.Kind] { // staff mail never joins the customer's thread
+		fields = appendThreading(fields, n)
 	}
-	if refs := cleanMsgIDs(n.References); len(refs) > 0 {
-		fields = append(fields, [2]string{"References", "<" + strings.Join(refs, "> <") + ">"})
-	}
-	// RFC 3834 section 5: mark the reply automatic; and ask Exchange not
-	// to answer it with its own auto-replies. No Precedence header: RFC
-	// 3834 section 3.1.8 discourages it.
-	fields = append(fields, [2]string{"Auto-Submitted", "auto-replied"}, [2]string{"X-Auto-Response-Suppress", "All"})
+	// RFC 3834 section 5: mark the message automatic (auto-replied for a
+	// reply to the customer, auto-generated for staff notifications); and
+	// ask Exchange not to answer it with its own auto-replies. No
+	// Precedence header: RFC 3834 section 3.1.8 discourages it.
+	fields = append(fields, [2]string{"Auto-Submitted", autoSubmitted(n.Kind)}, [2]string{"X-Auto-Response-Suppress", "All"})
 	if r.Lang != "" {
 		fields = append(fields, [2]string{"Content-Language", r.Lang})
 	}
@@ -80,6 +78,16 @@ func composeHeader(n *store.Notification, r Rendered, from, to, msgID string, da
 		h.Add(fields[i][0], fields[i][1])
 	}
 	return h
+}
+
+func appendThreading(fields [][2]string, n *store.Notification) [][2]string {
+	if id := cleanMsgID(n.InReplyTo); id != "" {
+		fields = append(fields, [2]string{"In-Reply-To", "<" + id + ">"})
+	}
+	if refs := cleanMsgIDs(n.References); len(refs) > 0 {
+		fields = append(fields, [2]string{"References", "<" + strings.Join(refs, "> <") + ">"})
+	}
+	return fields
 }
 
 func writeBody(w io.Writer, h mail.Header, r Rendered) error {

@@ -114,8 +114,11 @@ func (n *Notifier) recordSent(tx store.Tx, row *store.Notification, j *job) erro
 		return err
 	}
 	m := *j.sent // a fresh copy: a failed transaction may be retried
-	if err := tx.PutMessage(&m); err != nil {
-		return err
+	// Staff mail is not part of the conversation with the customer.
+	if !staffKinds[row.Kind] {
+		if err := tx.PutMessage(&m); err != nil {
+			return err
+		}
 	}
 	return n.appendEvent(tx, row, j.at, "_sent", "", map[string]string{
 		"message_id": m.MessageID,

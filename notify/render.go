@@ -51,6 +51,8 @@ type view struct {
 	// NotKeptMore counts those beyond the list.
 	NotKept     []fileView
 	NotKeptMore int
+	// staffView holds the fields of notifications to staff (staff.go).
+	staffView
 }
 
 // templateSet holds the parsed templates of one kind and language.
@@ -66,8 +68,9 @@ var templates = mustParseTemplates(templateFiles)
 // requiredData lists, per kind, the Data keys without which a message would
 // make no sense to the customer.
 var requiredData = map[string][]string{
-	"ack":      {"number"},
-	"not_kept": {"number", dataNotKept},
+	"ack":        {"number"},
+	"not_kept":   {"number", dataNotKept},
+	KindAssigned: {"number"},
 }
 
 // Render renders n with its kind's template in its language (English when
@@ -140,6 +143,7 @@ func makeView(n *store.Notification, lang string, o RenderOptions) view {
 		Company:     cleanHeaderText(o.CompanyName),
 		NotKept:     files,
 		NotKeptMore: more,
+		staffView:   makeStaffView(n),
 	}
 }
 
