@@ -170,6 +170,10 @@ type Customer struct {
 	// AckTimes holds the send times of recent acknowledgements (newest last,
 	// trimmed by the router) for the per-customer hourly cap.
 	AckTimes []time.Time `json:"ack_times,omitempty"`
+	// ComplaintTimes holds the creation times of the customer's recent
+	// genuine complaints (newest last, trimmed by the router) for the
+	// repeat-complaints hint, so it never reads the customer's whole history.
+	ComplaintTimes []time.Time `json:"complaint_times,omitempty"`
 }
 
 // Complaint is one customer's matter, from registration to closing.
