@@ -37,6 +37,8 @@ commands:
   check-config -config FILE         validate a config file and list every problem
   export -config FILE [-format jsonl|csv] [-o FILE]
                                     write all complaints with messages and events
+  classify -data FILE [-rules FILE] classify JSON Lines messages, one JSON result per line
+  eval -data FILE [-rules FILE] [-json]  precision/recall/F1 of the classifier on labelled data
 `
 
 func runMain(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +58,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = cmdCheckConfig(args[1:], stdout)
 	case "export":
 		err = cmdExport(ctx, args[1:], stdout)
+	case "classify":
+		err = cmdClassify(args[1:], stdout)
+	case "eval":
+		err = cmdEval(args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
