@@ -43,6 +43,7 @@ func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complai
 		return fmt.Errorf("queue %s of %s: %w", n.Kind, c.Number, err)
 	}
 	out.notifications++
+	out.acks++
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
 	cust.AckTimes = append(cust.AckTimes, now)
 	if err := tx.PutCustomer(cust); err != nil {

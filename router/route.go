@@ -22,9 +22,20 @@ type outcome struct {
 	messages       int
 	ignored        map[string]int // bounded reason label -> count
 	complaints     int
-	notifications  int
+	notifications  int // outbox rows of any kind
+	acks           int
 	acksSuppressed int
-	received       []time.Time // ReceivedAt of the messages stored
+	received       []time.Time    // ReceivedAt of the messages stored
+	classified     map[string]int // classifiedLabel -> count
+	assigned       map[string]int // assignment rule -> count
+	extremism      int
+}
+
+func (o *outcome) count(m *map[string]int, label string) {
+	if *m == nil {
+		*m = make(map[string]int)
+	}
+	(*m)[label]++
 }
 
 func (o *outcome) ignore(label string) {
@@ -185,18 +196,18 @@ func (r *Router) addToComplaint(tx store.Tx, cust *store.Customer, c *store.Comp
 	return nil
 }
 
-// openComplaint registers a new complaint for m and queues (or, over the
-// hourly cap, suppresses) its acknowledgement.
+// openComplaint registers a new record for m: classified, assigned, and
+// acknowledged when it is a complaint (or the acknowledgement suppressed
+// over the hourly cap).
 func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Message, lang string, now time.Time, out *outcome) error {
-	c := &store.Complaint{
-		CustomerID: cust.ID,
-		Channel:    m.Channel,
-		Subject:    cleanHeader(m.Subject),
-		Lang:       lang,
-		Stage:      store.StageRegistered,
-		CreatedAt:  now,
-		UpdatedAt:  now,
-		DueAt:      now.Add(r.reactionTime),
+	cls, classified := r.classify(m)
+	if classified && cls.Lang != "" && cls.Lang != "other" {
+		lang, cust.Lang = cls.Lang, cls.Lang
+	}
+	c := r.newComplaint(cust, m, lang, now)
+	if classified {
+		applyClassification(c, cls)
+		out.count(&out.classified, classifiedLabel(cls))
 	}
 	if err := tx.PutComplaint(c); err != nil {
 		return fmt.Errorf("put new complaint: %w", err)
@@ -210,13 +221,87 @@ func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Messa
 	if err := appendEvent(tx, c.ID, now, customerActor(cust.ID), "registered", fields); err != nil {
 		return err
 	}
-	if err := r.acknowledge(tx, cust, c, m, now, out); err != nil {
+	if classified {
+		if err := classifiedEvent(tx, c, cls, now); err != nil {
+			return err
+		}
+	}
+	if err := r.followThrough(tx, &opening{cust: cust, c: c, m: m}, cls, classified, now, out); err != nil {
 		return err
 	}
 	if err := tx.PutComplaint(c); err != nil {
 		return fmt.Errorf("put complaint %s: %w", c.Number, err)
 	}
+	if !classified {
+		return nil // the customer changed only where queueCapped saved it
+	}
+	// Language and ComplaintTimes (saved again after an acknowledgement:
+	// one more small write, in the same transaction).
+	if err := tx.PutCustomer(cust); err != nil {
+		return fmt.Errorf("put customer %d: %w", cust.ID, err)
+	}
 	return nil
+}
+
+func (r *Router) newComplaint(cust *store.Customer, m *store.Message, lang string, now time.Time) *store.Complaint {
+	return &store.Complaint{
+		CustomerID: cust.ID,
+		Channel:    m.Channel,
+		Subject:    cleanHeader(m.Subject),
+		Lang:       lang,
+		Stage:      store.StageRegistered,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		DueAt:      now.Add(r.reactionTime),
+	}
+}
+
+// opening is a new record on its way through followThrough.
+type opening struct {
+	cust    *store.Customer
+	c       *store.Complaint
+	m       *store.Message
+	flag    string // the extremism hint's text for the owner, "" when none
+	tierWhy string // how the amount tier was decided
+}
+
+// followThrough does what a new record needs after it is registered: a
+// complaint gets its extremism hint, amount tier, owner and
+// acknowledgement; anything else an owner and no acknowledgement.
+func (r *Router) followThrough(tx store.Tx, o *opening, cls Classification, classified bool, now time.Time, out *outcome) error {
+	if o.c.Stage == store.StageNotComplaint {
+		if err := r.assignNew(tx, o, now, out); err != nil {
+			return err
+		}
+		reason := "not a complaint (" + o.c.NotComplaint + "): no acknowledgement"
+		return appendEventText(tx, o.c.ID, now, "system", EventAckSkipped, reason, map[string]string{"reason": reason})
+	}
+	if classified {
+		if err := r.hintAndTier(tx, o, cls, now, out); err != nil {
+			return err
+		}
+	}
+	if err := r.assignNew(tx, o, now, out); err != nil {
+		return err
+	}
+	return r.acknowledge(tx, o.cust, o.c, o.m, now, out)
+}
+
+// hintAndTier flags the complaint for a human when the classifier or the
+// customer's history suggests it, and sets its amount tier.
+func (r *Router) hintAndTier(tx store.Tx, o *opening, cls Classification, now time.Time, out *outcome) error {
+	tiers := defaultTierRules
+	if r.dir != nil {
+		tiers = r.dir.tiers
+	}
+	o.c.Tier, o.tierWhy = tiers.tier(o.c.Amount, o.c.Currency)
+	sources, flag := r.extremismFlag(o.cust, cls, now)
+	if len(sources) == 0 {
+		return nil
+	}
+	out.extremism++
+	o.flag = flag
+	return flagExtremism(tx, o.c, sources, flag, now)
 }
 
 func customerActor(id uint64) string { return "customer:" + strconv.FormatUint(id, 10) }

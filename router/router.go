@@ -1,7 +1,8 @@
 // Package router decides what each ingested message is and commits the
 // decision: it drops exact duplicates, records noise, finds or creates the
-// customer, threads the message into a complaint or opens a new one, and
-// queues the acknowledgement in the outbox.
+// customer, threads the message into a complaint or opens a new one,
+// classifies and assigns the new one, and queues the acknowledgement and
+// the owner's notification in the outbox.
 //
 // Invariants:
 //   - One batch, one transaction: every message of a store.Batch, the records
@@ -21,6 +22,13 @@
 //     recipient, message IDs) is free of control characters.
 //   - Deliver never changes the caller's messages, so a failed batch can be
 //     handed over again as it was.
+//   - A new record is classified and, with staff configured, owned by
+//     somebody in the same transaction that creates it: never by nobody.
+//     The reason for both is in its events ("classified", "assigned").
+//   - A message the classifier judges not to be a complaint is kept as a
+//     record in stage not_complaint and never acknowledged. The extremism
+//     hint only labels a complaint for a human: the acknowledgement is the
+//     same with or without it.
 package router
 
 import (
@@ -70,6 +78,19 @@ type Options struct {
 	// Registerer receives the router's metrics. Nil means they are not
 	// registered anywhere (they are still counted).
 	Registerer prometheus.Registerer
+
+	// Classifier classifies every message that opens a new record. Nil
+	// means no classification: every new message is a complaint.
+	Classifier Classifier
+	// Assignment gives every new record an owner. Nil (or no staff) means
+	// records get no owner.
+	Assignment *Assignment
+	// RepeatComplaints genuine complaints from one customer within
+	// RepeatWindow (the new one included) flag the new one for a human
+	// (with a Classifier only). Zero means DefaultRepeatComplaints and
+	// DefaultRepeatWindow.
+	RepeatComplaints int
+	RepeatWindow     time.Duration
 }
 
 // Router implements ingest.Sink.
@@ -83,6 +104,11 @@ type Router struct {
 	log          *slog.Logger
 	onNotify     func()
 	metrics      *metrics
+
+	classifier       Classifier
+	dir              *directory // nil: no staff, no assignment
+	repeatComplaints int
+	repeatWindow     time.Duration
 }
 
 // New checks o and returns a Router.
@@ -102,8 +128,17 @@ func New(o Options) (*Router, error) {
 		now:          o.Now,
 		log:          o.Logger,
 		onNotify:     o.OnNotify,
+
+		classifier:       o.Classifier,
+		repeatComplaints: o.RepeatComplaints,
+		repeatWindow:     o.RepeatWindow,
 	}
 	r.applyDefaults()
+	dir, err := newDirectory(o.Assignment)
+	if err != nil {
+		return nil, err
+	}
+	r.dir = dir
 	if err := r.checkDomain(); err != nil {
 		return nil, err
 	}
@@ -130,6 +165,12 @@ func (r *Router) applyDefaults() {
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.repeatComplaints <= 0 {
+		r.repeatComplaints = DefaultRepeatComplaints
+	}
+	if r.repeatWindow <= 0 {
+		r.repeatWindow = DefaultRepeatWindow
 	}
 }
 
