@@ -22,10 +22,14 @@
 // stems keep the rules readable by the people who tune them).
 //
 // Language detection is a small scorer over scripts, letters particular to
-// one language and stopwords (profiles in the rules). Measured on the dev
-// set it is more accurate than whatlanggo for ru/lt/en customer mail
-// (whatlanggo mistakes short or diacritic-free Lithuanian for other Baltic
-// or Slavic languages) and about 50 times faster; see the eval test.
+// one language and stopwords (profiles in the rules), ignoring links,
+// @mentions and #hashtags. Measured on testdata/classify (dev 1065, test 778
+// messages): it is right on all of them and on 600 Russian tweets, in about
+// 15 µs per message; github.com/abadojack/whatlanggo got 0.80 unrestricted
+// (Russian taken for other Cyrillic languages, 1.5-2 ms per message) and
+// 0.999-1.000 when restricted to ru/lt/en (200-470 µs per message, and then
+// it can no longer say "other"). lingua-go was not tried: it is not served
+// in the package lists here, and its models are far larger.
 package classify
 
 import (

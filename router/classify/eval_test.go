@@ -17,17 +17,16 @@ var (
 
 const testdata = "../../testdata/classify"
 
-// Quality floors on the held-out test set (test.jsonl plus the rusentitweet
-// ids joined with the corpus text). They are the figures reached when the
-// rules were written from dev.jsonl, rounded down a little; a change that
-// lowers quality below them fails here.
-const (
-	minComplaintF1    = 0.95
-	minLangAccuracy   = 0.99
-	minCategoryMacro  = 0.80
-	minAmountEither   = 0.95
-	minRusentiSpecifi = 0.95 // share of rusentitweet non-complaints called non-complaints
-)
+// Quality floors: the figures the rules reached, rounded down a little, so
+// a change that lowers quality fails here. "test" is the held-out set
+// (test.jsonl plus the rusentitweet ids joined with the corpus text); the
+// rules were written from "dev" only.
+type floors struct{ complaintF1, langAccuracy, categoryMacro, amountEither, rusentiSpecificity float64 }
+
+var minQuality = map[string]floors{
+	"dev":  {complaintF1: 0.95, langAccuracy: 0.99, categoryMacro: 0.78, amountEither: 0.99, rusentiSpecificity: 0.99},
+	"test": {complaintF1: 0.88, langAccuracy: 0.99, categoryMacro: 0.85, amountEither: 0.90, rusentiSpecificity: 0.98},
+}
 
 func loadExamples(t testing.TB, name string) []Example {
 	t.Helper()
@@ -125,41 +124,36 @@ func showErrors(t *testing.T, c *Classifier, exs []Example, reps ...Report) {
 	}
 }
 
-// TestEvalDev reports the figures on the set the rules were written from;
-// it only checks that they stay above the test floors too.
-func TestEvalDev(t *testing.T) {
-	rep, _ := evaluate(t, "dev")
-	checkFloors(t, rep)
-}
+// TestEvalDev checks the figures on the set the rules were written from.
+func TestEvalDev(t *testing.T) { checkSplit(t, "dev") }
 
 // TestEvalHeldOut fails when quality on the held-out set drops below the
 // figures the rules reached.
-func TestEvalHeldOut(t *testing.T) {
-	rep, rst := evaluate(t, "test")
-	checkFloors(t, rep)
-	if rst.LangAccuracy.Total > 0 {
-		if v := rst.LangAccuracy.Value; v < minLangAccuracy {
-			t.Errorf("rusentitweet language accuracy %.3f < %.3f", v, minLangAccuracy)
-		}
-		spec := 1 - float64(rst.Complaint.FP)/float64(rst.LangAccuracy.Total)
-		if spec < minRusentiSpecifi {
-			t.Errorf("rusentitweet: %.3f of non-complaints recognised < %.3f", spec, minRusentiSpecifi)
-		}
-	}
-}
+func TestEvalHeldOut(t *testing.T) { checkSplit(t, "test") }
 
-func checkFloors(t *testing.T, rep Report) {
-	t.Helper()
-	if rep.Complaint.F1 < minComplaintF1 {
-		t.Errorf("complaint F1 %.3f < %.3f", rep.Complaint.F1, minComplaintF1)
+func checkSplit(t *testing.T, split string) {
+	f := minQuality[split]
+	rep, rst := evaluate(t, split)
+	if rep.Complaint.F1 < f.complaintF1 {
+		t.Errorf("complaint F1 %.3f < %.3f", rep.Complaint.F1, f.complaintF1)
 	}
-	if rep.LangAccuracy.Value < minLangAccuracy {
-		t.Errorf("language accuracy %.3f < %.3f", rep.LangAccuracy.Value, minLangAccuracy)
+	if rep.LangAccuracy.Value < f.langAccuracy {
+		t.Errorf("language accuracy %.3f < %.3f", rep.LangAccuracy.Value, f.langAccuracy)
 	}
-	if rep.CategoryMacro < minCategoryMacro {
-		t.Errorf("category macro-F1 %.3f < %.3f", rep.CategoryMacro, minCategoryMacro)
+	if rep.CategoryMacro < f.categoryMacro {
+		t.Errorf("category macro-F1 %.3f < %.3f", rep.CategoryMacro, f.categoryMacro)
 	}
-	if rep.AmountEither.Value < minAmountEither {
-		t.Errorf("amount exact match %.3f < %.3f", rep.AmountEither.Value, minAmountEither)
+	if rep.AmountEither.Value < f.amountEither {
+		t.Errorf("amount exact match %.3f < %.3f", rep.AmountEither.Value, f.amountEither)
+	}
+	if rst.LangAccuracy.Total == 0 {
+		return
+	}
+	if v := rst.LangAccuracy.Value; v < f.langAccuracy {
+		t.Errorf("rusentitweet language accuracy %.3f < %.3f", v, f.langAccuracy)
+	}
+	spec := 1 - float64(rst.Complaint.FP)/float64(rst.LangAccuracy.Total)
+	if spec < f.rusentiSpecificity {
+		t.Errorf("rusentitweet: %.3f of non-complaints recognised < %.3f", spec, f.rusentiSpecificity)
 	}
 }

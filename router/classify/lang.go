@@ -1,6 +1,10 @@
 package classify
 
-import "unicode"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 const (
 	scriptLatin    = "latin"
@@ -17,21 +21,22 @@ const maxLangBytes = 2048
 type langDetector struct {
 	profiles []langProfile
 	fallback map[string]string // script -> language when no profile scores
+	owners   map[rune][]int    // letter -> profiles that list it
 }
 
 type langProfile struct {
-	code    string
-	script  string
-	letters map[rune]bool
-	stop    map[string]bool
+	code   string
+	script string
+	stop   map[string]bool
 }
 
 func newLangDetector(ps []LangProfile) *langDetector {
-	d := &langDetector{fallback: map[string]string{}}
-	for _, p := range ps {
-		lp := langProfile{code: p.Code, script: p.Script, letters: map[rune]bool{}, stop: map[string]bool{}}
+	d := &langDetector{fallback: map[string]string{}, owners: map[rune][]int{}}
+	for i, p := range ps {
+		lp := langProfile{code: p.Code, script: p.Script, stop: map[string]bool{}}
 		for _, r := range p.Letters {
-			lp.letters[unicode.ToLower(r)] = true
+			r = unicode.ToLower(r)
+			d.owners[r] = append(d.owners[r], i)
 		}
 		for _, w := range p.Stopwords {
 			lp.stop[foldString(w)] = true
@@ -52,18 +57,25 @@ func (d *langDetector) detect(text string, toks []token) string {
 	text = clip(text, maxLangBytes)
 	var latin, cyr int
 	special := make([]int, len(d.profiles))
-	for _, r := range text {
-		switch {
-		case unicode.Is(unicode.Cyrillic, r):
-			cyr++
-		case unicode.Is(unicode.Latin, r):
-			latin++
-		default:
+	for _, f := range strings.Fields(text) {
+		if notWords(f) {
 			continue
 		}
-		lr := unicode.ToLower(r)
-		for i, p := range d.profiles {
-			if p.letters[lr] {
+		for _, r := range f {
+			switch {
+			case r < utf8.RuneSelf:
+				if 'a' <= r|0x20 && r|0x20 <= 'z' {
+					latin++
+				}
+				continue
+			case unicode.Is(unicode.Cyrillic, r):
+				cyr++
+			case unicode.Is(unicode.Latin, r):
+				latin++
+			default:
+				continue
+			}
+			for _, i := range d.owners[unicode.ToLower(r)] {
 				special[i]++
 			}
 		}
@@ -106,4 +118,12 @@ func stopTokens(toks []token) []token {
 		return toks[:n]
 	}
 	return toks
+}
+
+// notWords reports fields that are not words of any language: links,
+// e-mail addresses, @mentions and #hashtags (a Russian tweet full of links
+// is still Russian).
+func notWords(f string) bool {
+	return strings.HasPrefix(f, "#") || strings.Contains(f, "@") ||
+		strings.Contains(f, "://") || strings.HasPrefix(f, "www.")
 }
