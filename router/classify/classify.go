@@ -37,6 +37,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -253,9 +254,14 @@ func amountRatio(ms []money) float64 {
 // customer within window. It uses DefaultRules' history_count and
 // history_window; (*Classifier).ExtremismFromHistory uses the configured ones.
 func ExtremismFromHistory(recentComplaints int, window time.Duration) bool {
-	x := DefaultRules().Extremism
-	return historyHint(x, recentComplaints, window)
+	return historyHint(defaultExtremism(), recentComplaints, window)
 }
+
+// defaultExtremism is read once from the embedded rules; it is never changed.
+var defaultExtremism = sync.OnceValue(func() ExtremismRules {
+	x := DefaultRules().Extremism
+	return ExtremismRules{HistoryCount: x.HistoryCount, HistoryWindow: x.HistoryWindow}
+})
 
 // ExtremismFromHistory applies the classifier's history rule.
 func (c *Classifier) ExtremismFromHistory(recentComplaints int, window time.Duration) bool {
