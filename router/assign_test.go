@@ -369,6 +369,21 @@ func TestExtremismHistoryKeepsAckIdentical(t *testing.T) {
 	}
 }
 
+func TestUnclearTakenAsComplaint(t *testing.T) {
+	f := newAssignFixture(t, scripted{"vase": {IsComplaint: false, Lang: "ru", Why: []string{"not a complaint: score 0.0"}}}, nil)
+	f.deliver(mail("", "olga@example.ru", "v1@example.ru", "vase", "Курьер привёз вазу разбитой. Хочу замену."))
+	c := f.onlyComplaint()
+	if c.IsComplaint == nil || !*c.IsComplaint || c.Stage != store.StageRegistered || c.NotComplaint != "" || c.OwnerID != "dina" {
+		t.Errorf("unclear message: %+v", c)
+	}
+	if e := f.eventOf(c.ID, EventClassified); !strings.HasSuffix(e.Text, ReasonUnclear) || e.Fields["is_complaint"] != "true" {
+		t.Errorf("classified event %+v", e)
+	}
+	if len(f.notificationsOf(KindAck)) != 1 {
+		t.Error("an unclear message was not acknowledged")
+	}
+}
+
 func TestClassifierExtremismHint(t *testing.T) {
 	cls := complaintOf("en", "quality")
 	cls.ExtremismHint = true

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +73,24 @@ func (r *Router) classify(m *store.Message) (cls Classification, ok bool) {
 			cls, ok = Classification{IsComplaint: true, Why: []string{fmt.Sprintf("classifier failed (%v): taken as a complaint", p)}}, true
 		}
 	}()
-	return r.classifier.Classify(m.Subject, m.Text), true
+	return settle(r.classifier.Classify(m.Subject, m.Text)), true
+}
+
+// ReasonUnclear is added to Why when the classifier found no complaint but
+// no other kind of message either.
+const ReasonUnclear = "no kind of non-complaint recognised: taken as a complaint so that a person reads it"
+
+// settle makes "not a complaint" need positive evidence: a message the
+// classifier could not place as thanks, a question, spam... is taken as a
+// complaint. A spurious acknowledgement costs little; a complaint set aside
+// unanswered can cost the customer.
+func settle(cls Classification) Classification {
+	if cls.IsComplaint || cls.NotComplaint != "" {
+		return cls
+	}
+	cls.IsComplaint = true
+	cls.Why = append(slices.Clone(cls.Why), ReasonUnclear)
+	return cls
 }
 
 // applyClassification records cls on the new complaint c (before it is
@@ -83,9 +101,6 @@ func applyClassification(c *store.Complaint, cls Classification) {
 	if !is {
 		c.Stage = store.StageNotComplaint
 		c.NotComplaint = cls.NotComplaint
-		if c.NotComplaint == "" {
-			c.NotComplaint = "other"
-		}
 		return
 	}
 	c.Category, c.Cause = cls.Category, cls.Cause
