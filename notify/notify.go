@@ -69,6 +69,9 @@ type Options struct {
 	// IdleTimeout closes a connection that has sent nothing for this long;
 	// default 30s (well under Postfix's smtpd_timeout of 300s).
 	IdleTimeout time.Duration
+	// Telegram sends the rows of Channel telegram; nil fails them
+	// permanently, as a channel nobody serves.
+	Telegram *TelegramOptions
 }
 
 func (o *Options) setDefaults() {
@@ -88,6 +91,11 @@ func (o *Options) setDefaults() {
 	setDefault(&o.MinBackoff, 10*time.Second)
 	setDefault(&o.MaxBackoff, 30*time.Minute)
 	setDefault(&o.IdleTimeout, 30*time.Second)
+	if o.Telegram != nil {
+		tg := *o.Telegram // the caller's struct is left as it was
+		tg.setDefaults()
+		o.Telegram = &tg
+	}
 }
 
 func (o *SMTPOptions) setDefaults() {
@@ -125,6 +133,11 @@ func (o *Options) validate() error {
 	if _, err := parseMailbox(o.From.Email); err != nil {
 		errs = append(errs, fmt.Errorf("From: %w", err))
 	}
+	if o.Telegram != nil {
+		if err := o.Telegram.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if o.MinBackoff > o.MaxBackoff {
 		errs = append(errs, fmt.Errorf("MinBackoff %s is above MaxBackoff %s", o.MinBackoff, o.MaxBackoff))
 	}
@@ -141,6 +154,7 @@ type Notifier struct {
 	log     *slog.Logger
 	metrics *metrics
 	kick    chan struct{}
+	tg      *telegramSender // nil without Options.Telegram
 	running atomic.Bool
 	pending int // rows pending as last known; used by the Run goroutine only
 
@@ -174,14 +188,18 @@ func New(o Options) (*Notifier, error) {
 		return nil, fmt.Errorf("notify: metrics: %w", err)
 	}
 	from, _ := parseMailbox(o.From.Email)
-	return &Notifier{
+	n := &Notifier{
 		o:       o,
 		from:    from,
 		log:     o.Logger,
 		metrics: m,
 		kick:    make(chan struct{}, 1),
 		health:  Health{Relay: o.SMTP.Addr, OK: true},
-	}, nil
+	}
+	if o.Telegram != nil {
+		n.tg = newTelegramSender(*o.Telegram)
+	}
+	return n, nil
 }
 
 // Kick wakes the worker to look for due rows now. It never blocks; the

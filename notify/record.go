@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -19,6 +20,7 @@ const (
 	outcomeSent      = "sent"
 	outcomeTemporary = "temporary"
 	outcomePermanent = "permanent"
+	outcomeDeferred  = "deferred" // put back until its turn; not an attempt
 )
 
 // prepared is a row turned into a message, ready for the relay.
@@ -87,11 +89,19 @@ func (n *Notifier) record(tx store.Tx, j *job) error {
 	if row.Status != store.NotifyPending {
 		return nil // settled meanwhile; nothing to add
 	}
+	var d *deferral
+	if errors.As(j.err, &d) {
+		j.outcome = outcomeDeferred
+		return recordDeferred(tx, row, d)
+	}
 	row.Attempts++
 	switch {
 	case j.err == nil:
 		j.outcome = outcomeSent
 		return n.recordSent(tx, row, j)
+	case errors.As(j.err, new(*blockedError)):
+		j.outcome = outcomePermanent
+		return n.recordBlocked(tx, row, j.at)
 	case isPermanent(j.err):
 		j.outcome = outcomePermanent
 		return n.recordFailed(tx, row, j.at, replyText(j.err))
@@ -120,23 +130,33 @@ func (n *Notifier) recordSent(tx store.Tx, row *store.Notification, j *job) erro
 			return err
 		}
 	}
-	return n.appendEvent(tx, row, j.at, "_sent", "", map[string]string{
-		"message_id": m.MessageID,
-		"to":         m.To[0].Email,
-	})
+	fields := map[string]string{"message_id": m.MessageID}
+	if m.Channel == store.ChannelTelegram {
+		fields["telegram_chat_id"] = strconv.FormatInt(m.TelegramChatID, 10)
+	} else {
+		fields["to"] = m.To[0].Email
+	}
+	return n.appendEvent(tx, row, j.at, "_sent", "", fields)
 }
 
 func (n *Notifier) recordFailed(tx store.Tx, row *store.Notification, at time.Time, reason string) error {
+	return n.recordFailedWith(tx, row, at, reason, nil)
+}
+
+// recordFailedWith fails the row for good, with extra fields on the event.
+func (n *Notifier) recordFailedWith(tx store.Tx, row *store.Notification, at time.Time, reason string, extra map[string]string) error {
 	row.Status = store.NotifyFailed
 	row.LastError = reason
 	if err := tx.PutNotification(row); err != nil {
 		return err
 	}
-	return n.appendEvent(tx, row, at, "_failed", reason, map[string]string{
+	fields := map[string]string{
 		"message_id": messageID(row, n.from),
 		"to":         row.To.Email,
 		"attempts":   strconv.Itoa(row.Attempts),
-	})
+	}
+	maps.Copy(fields, extra)
+	return n.appendEvent(tx, row, at, "_failed", reason, fields)
 }
 
 // appendEvent adds "<kind><suffix>" to the row's complaint; a row for no
@@ -167,6 +187,14 @@ func (n *Notifier) count(done []*job) {
 			n.settled()
 			n.metrics.sent.WithLabelValues(ch, kind).Inc()
 			n.log.Debug("notification sent", "id", j.row.ID, "kind", kind, "complaint", j.row.ComplaintID)
+		case outcomeDeferred:
+			var d *deferral
+			if errors.As(j.err, &d) && d.limited {
+				n.metrics.failed.WithLabelValues(ch, kind, "rate_limited").Inc()
+				n.log.Info("notification rate limited", "id", j.row.ID, "kind", kind, "retry_at", d.until, "err", j.err)
+				continue
+			}
+			n.log.Debug("notification put back", "id", j.row.ID, "kind", kind, "reason", j.err)
 		case outcomeTemporary, outcomePermanent:
 			if j.outcome == outcomePermanent {
 				n.settled()

@@ -255,6 +255,10 @@ func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j *job) {
 	if n.beforeSend != nil {
 		n.beforeSend(j.row)
 	}
+	if j.row.Channel == store.ChannelTelegram && n.tg != nil {
+		n.attemptTelegram(ctx, j)
+		return
+	}
 	p, err := n.prepare(j.row)
 	if err != nil {
 		j.err = err
