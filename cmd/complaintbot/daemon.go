@@ -82,10 +82,16 @@ func (d *daemon) wire(deps daemonDeps) error {
 		return err
 	}
 	d.notifier = n
+	cls, err := newClassifier(cfg)
+	if err != nil {
+		return err
+	}
 	r, err := router.New(router.Options{
 		Store: d.st, Secret: []byte(cfg.Threading.Secret.Value()), Domain: cfg.Threading.Domain,
 		ReactionTime: cfg.Ack.ReactionTime.D(), AckPerHour: cfg.Ack.MaxPerHour,
 		Now: deps.Now, Logger: d.log.With("component", "router"), OnNotify: n.Kick, Registerer: d.reg,
+		Classifier: cls, Assignment: routerAssignment(cfg),
+		RepeatComplaints: cfg.Classify.Extremism.RepeatComplaints, RepeatWindow: cfg.Classify.Extremism.RepeatWindow.D(),
 	})
 	if err != nil {
 		return err

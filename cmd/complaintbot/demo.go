@@ -109,10 +109,32 @@ inboxes:
 smtp: {host: %s, port: %s, tls: none, from: "Demo Ltd Customer Care <%s>"}
 threading: {secret_env: DEMO_SECRET, domain: complaints.demo.example}
 http: {listen: "127.0.0.1:0", token_env: DEMO_TOKEN}
-`, dbPath, ih, ip, demoInbox, sh, sp, demoInbox)
+`+demoStaff, dbPath, ih, ip, demoInbox, sh, sp, demoInbox)
 	secrets := map[string]string{"DEMO_IMAP_PASSWORD": "demo-password", "DEMO_SECRET": randomHex(16), "DEMO_TOKEN": randomHex(16)}
 	return configs.ParseWith([]byte(text), func(k string) string { return secrets[k] })
 }
+
+// demoStaff is two teams whose members speak Russian, Lithuanian and
+// English, so the demo shows assignment by category, language and load.
+const demoStaff = `
+staff:
+  - {id: laura, name: "Laura Jankauskienė", email: laura@staff.demo.example, teams: [logistics], languages: [lt, en], role: head, manager: jurgis}
+  - {id: dmitri, name: "Dmitri Orlov", email: dmitri@staff.demo.example, teams: [logistics], languages: [ru, en], manager: laura}
+  - {id: egle, name: "Eglė Balčiūnė", email: egle@staff.demo.example, teams: [logistics], languages: [lt], manager: laura}
+  - {id: peter, name: "Peter Hughes", email: peter@staff.demo.example, teams: [quality], languages: [en, ru], manager: natalia}
+  - {id: natalia, name: "Natalia Sokolova", email: natalia@staff.demo.example, teams: [quality], languages: [ru, lt, en], role: head, manager: jurgis}
+  - {id: jurgis, name: "Jurgis Adomaitis", email: jurgis@staff.demo.example, languages: [lt, en, ru], role: top}
+teams:
+  - {name: logistics, head: laura}
+  - {name: quality, head: natalia}
+routing:
+  categories: {delivery: logistics, service: logistics, quality: quality, billing: quality, misinformation: quality}
+  default_owner: natalia
+  tiers: {frontline_max: 100, head_max: 1000, currency: EUR, rates: {RUB: 0.011, USD: 0.92}}
+`
+
+// demoStaffDomain is where the demo's staff notifications go.
+const demoStaffDomain = "@staff.demo.example"
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -153,7 +175,7 @@ func playCustomers(ctx context.Context, st store.Store, env *demoEnv, stdout io.
 		}
 	}
 	fmt.Fprintf(stdout, "delivered %d sample mails to the in-process IMAP inbox; waiting for the pipeline...\n", len(names))
-	acks, err := env.smtp.Wait(ctx, 5)
+	acks, err := waitCustomerMail(ctx, env.smtp, 5)
 	if err != nil {
 		return fmt.Errorf("waiting for acknowledgements: %w", err)
 	}
@@ -167,10 +189,65 @@ func playCustomers(ctx context.Context, st store.Store, env *demoEnv, stdout io.
 		}
 	}
 	fmt.Fprintln(stdout, "delivered Jane's reply to her acknowledgement and a stranger's mail with a forged tag; waiting...")
-	if _, err := env.smtp.Wait(ctx, 6); err != nil {
+	if _, err := waitCustomerMail(ctx, env.smtp, 6); err != nil {
 		return fmt.Errorf("waiting for the stranger's acknowledgement: %w", err)
 	}
-	return waitInbound(ctx, st, len(names)+2)
+	if err := waitInbound(ctx, st, len(names)+2); err != nil {
+		return err
+	}
+	return waitOutboxDrained(ctx, st)
+}
+
+// isStaffMail tells the owner notifications from the customers' mail.
+func isStaffMail(r fakemail.Received) bool {
+	return len(r.To) == 1 && strings.HasSuffix(r.To[0], demoStaffDomain)
+}
+
+// splitMail separates what customers received from what staff did.
+func splitMail(all []fakemail.Received) (customers, staff []fakemail.Received) {
+	for _, r := range all {
+		if isStaffMail(r) {
+			staff = append(staff, r)
+		} else {
+			customers = append(customers, r)
+		}
+	}
+	return customers, staff
+}
+
+// waitCustomerMail waits until n mails have reached customers (staff
+// notifications arrive in between) and returns them.
+func waitCustomerMail(ctx context.Context, s *fakemail.SMTP, n int) ([]fakemail.Received, error) {
+	for {
+		all := s.Messages()
+		if customers, _ := splitMail(all); len(customers) >= n {
+			return customers, nil
+		}
+		if _, err := s.Wait(ctx, len(all)+1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// waitOutboxDrained waits until no notification is pending, so the demo
+// shows every mail that was sent.
+func waitOutboxDrained(ctx context.Context, st store.Store) error {
+	for {
+		pending := false
+		err := st.View(ctx, func(tx store.Tx) error {
+			_, ok, err := tx.NextDue()
+			pending = ok
+			return err
+		})
+		if err != nil || !pending {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("notifications still pending: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func findAck(acks []fakemail.Received, to string) *ackView {

@@ -41,13 +41,23 @@ func printDemoRecords(ctx context.Context, path string, loc *time.Location, acks
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n=== Acknowledgements received by the SMTP server (%d) ===\n", len(acks))
-	for _, a := range acks {
-		v := parseAck(a.Data)
-		fmt.Fprintf(w, "\nTo: %s\nSubject: %s\nMessage-ID: <%s>\nIn-Reply-To: <%s>\nAuto-Submitted: %s\n\n%s\n",
-			v.To, v.Subject, v.MessageID, v.InReplyTo, v.AutoSubmitted, indent(strings.TrimSpace(v.Text)))
-	}
+	customers, staff := splitMail(acks)
+	fmt.Fprintf(w, "\n=== Acknowledgements received by the SMTP server (%d) ===\n", len(customers))
+	printMail(w, customers)
+	fmt.Fprintf(w, "\n=== Owner notifications received by the SMTP server (%d) ===\n", len(staff))
+	printMail(w, staff)
 	return nil
+}
+
+func printMail(w io.Writer, mails []fakemail.Received) {
+	for _, a := range mails {
+		v := parseAck(a.Data)
+		fmt.Fprintf(w, "\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n", v.To, v.Subject, v.MessageID)
+		if v.InReplyTo != "" {
+			fmt.Fprintf(w, "In-Reply-To: <%s>\n", v.InReplyTo)
+		}
+		fmt.Fprintf(w, "Auto-Submitted: %s\n\n%s\n", v.AutoSubmitted, indent(strings.TrimSpace(v.Text)))
+	}
 }
 
 func printComplaint(tx store.Tx, c *store.Complaint, loc *time.Location, w io.Writer) error {
@@ -57,6 +67,8 @@ func printComplaint(tx store.Tx, c *store.Complaint, loc *time.Location, w io.Wr
 	}
 	fmt.Fprintf(w, "\n%s  stage=%s  lang=%s  channel=%s  customer=%s <%s>\n  subject: %s\n  promised reaction by: %s\n",
 		c.Number, c.Stage, c.Lang, c.Channel, cu.Name, strings.Join(cu.Emails, ", "), c.Subject, c.DueAt.In(loc).Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "  category=%s  cause=%s  amount=%s %s  tier=%s  owner=%s  team=%s%s\n",
+		orDash(c.Category), orDash(c.Cause), orDash(c.Amount), c.Currency, orDash(c.Tier), orDash(c.OwnerID), orDash(c.Team), notComplaint(c))
 	msgs, err := tx.MessagesOf(c.ID)
 	if err != nil {
 		return err
@@ -72,9 +84,23 @@ func printComplaint(tx store.Tx, c *store.Complaint, loc *time.Location, w io.Wr
 		return err
 	}
 	for _, e := range evs {
-		fmt.Fprintf(w, "  event %d %s %-14s by %s %s\n", e.Seq, e.At.In(loc).Format("15:04:05"), e.Kind, e.Actor, e.Text)
+		fmt.Fprintf(w, "  event %d %s %-14s by %s %s\n", e.Seq, e.At.In(loc).Format("15:04:05"), e.Kind, e.Actor, clip(e.Text, 160))
 	}
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func notComplaint(c *store.Complaint) string {
+	if c.NotComplaint == "" {
+		return ""
+	}
+	return "  not a complaint: " + c.NotComplaint
 }
 
 func clip(s string, n int) string {

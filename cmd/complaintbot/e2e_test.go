@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
 
+	"complaintbot/configs"
 	"complaintbot/internal/fakemail"
 	"complaintbot/store"
 )
@@ -36,9 +38,12 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if err := runDemoScript(ctx, d, env, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
-	acks := env.smtp.Messages()
+	acks, staff := splitMail(env.smtp.Messages())
 	if len(acks) != 6 {
 		t.Errorf("acknowledgements sent = %d, want 6 (5 customers + the stranger)", len(acks))
+	}
+	if len(staff) != 6 {
+		t.Errorf("owner notifications sent = %d, want 6 (one per complaint)", len(staff))
 	}
 	st, err := store.OpenBolt(dbPath, store.BoltOptions{})
 	if err != nil {
@@ -47,6 +52,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	defer st.Close()
 	err = st.View(ctx, func(tx store.Tx) error {
 		checkComplaints(t, tx)
+		checkAssignments(t, tx, cfg)
 		checkNoise(t, tx)
 		return nil
 	})
@@ -54,6 +60,58 @@ func TestPipelineEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAcks(t, acks)
+	checkOwnerMail(t, staff)
+}
+
+// checkAssignments: every complaint is classified and owned, by someone
+// who speaks the customer's language unless the event says it did not
+// match, and the Russian claim of 15 000 rubles needs the head's approval.
+func checkAssignments(t *testing.T, tx store.Tx, cfg *configs.Config) {
+	t.Helper()
+	err := tx.ForEachComplaint(func(c *store.Complaint) error {
+		evs, err := tx.Events(c.ID)
+		if err != nil {
+			return err
+		}
+		var classified, assigned *store.Event
+		for _, e := range evs {
+			switch e.Kind {
+			case "classified":
+				classified = e
+			case "assigned":
+				assigned = e
+			}
+		}
+		owner, ok := cfg.StaffByID(c.OwnerID)
+		if classified == nil || assigned == nil || !ok || c.IsComplaint == nil || !*c.IsComplaint {
+			t.Errorf("%s: owner %q, classified %+v, assigned %+v", c.Number, c.OwnerID, classified, assigned)
+			return nil
+		}
+		if !slices.Contains(owner.Languages, c.Lang) && !strings.Contains(assigned.Text, "language did not match") &&
+			!strings.Contains(assigned.Text, "default owner") {
+			t.Errorf("%s in %s owned by %s (%v): %s", c.Number, c.Lang, owner.ID, owner.Languages, assigned.Text)
+		}
+		if c.Amount == "15000" && c.Currency == "RUB" && c.Tier != "head" {
+			t.Errorf("%s: 15000 RUB (about 165 EUR) has tier %q, want head", c.Number, c.Tier)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkOwnerMail: owner notifications are automatic, outside the
+// customers' threads, and name the complaint.
+func checkOwnerMail(t *testing.T, staff []fakemail.Received) {
+	t.Helper()
+	for _, m := range staff {
+		v := parseAck(m.Data)
+		if v.AutoSubmitted != "auto-generated" || v.InReplyTo != "" || !strings.Contains(v.Subject, "C-") ||
+			!strings.Contains(v.Text, "C-") || strings.HasPrefix(v.Subject, "Re:") {
+			t.Errorf("owner mail to %v: subject %q auto-submitted %q in-reply-to %q", m.To, v.Subject, v.AutoSubmitted, v.InReplyTo)
+		}
+	}
 }
 
 func checkComplaints(t *testing.T, tx store.Tx) {
