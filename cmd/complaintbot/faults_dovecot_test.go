@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,10 +41,7 @@ func stopDovecot(t *testing.T, st *mailstack.Stack, user string) {
 			t.Fatal(err)
 		}
 	}()
-	// Exit status 68 means no session was found to kick.
-	if out, err := exec.Command("doveadm", "-c", st.DovecotConf, "kick", user).CombinedOutput(); err != nil && !strings.Contains(string(out), "no users kicked") {
-		t.Fatalf("doveadm kick %s: %v\n%s", user, err, out)
-	}
+	kick(t, st, user)
 	st.StopDovecot(t)
 }
 

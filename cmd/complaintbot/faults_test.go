@@ -156,9 +156,10 @@ func (d *faultDaemon) failing(name string) bool {
 	return code == http.StatusServiceUnavailable && found && !ok
 }
 
-// Metric sums every series of the metric name (all label values) on /metrics;
-// -1 when it is absent.
-func (d *faultDaemon) Metric(name string) float64 {
+// Metric sums the series of the metric name on /metrics whose labels
+// include each of labels (e.g. `reason="duplicate"`; none: all series);
+// -1 when there is none.
+func (d *faultDaemon) Metric(name string, labels ...string) float64 {
 	resp, err := http.Get("http://" + d.http + "/metrics")
 	if err != nil {
 		return -1
@@ -168,7 +169,7 @@ func (d *faultDaemon) Metric(name string) float64 {
 	_, _ = buf.ReadFrom(resp.Body)
 	sum, found := 0.0, false
 	for _, line := range strings.Split(buf.String(), "\n") {
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") || !containsAll(line, labels) {
 			continue
 		}
 		var v float64
@@ -180,6 +181,15 @@ func (d *faultDaemon) Metric(name string) float64 {
 		return -1
 	}
 	return sum
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 // View opens the store of the stopped daemon read-only for fn.
@@ -232,6 +242,16 @@ func (d *faultDaemon) recordedOnce(prefix string, n int) onceFigures {
 		d.t.Errorf("a mail with prefix %s was recorded without a complaint", prefix)
 	}
 	return f
+}
+
+// kick ends user's IMAP sessions (doveadm kick): Dovecot tells the client
+// BYE and closes the connection.
+func kick(t *testing.T, st *mailstack.Stack, user string) {
+	t.Helper()
+	out, err := exec.Command("doveadm", "-c", st.DovecotConf, "kick", user).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "no users kicked") { // exit 68: none connected
+		t.Fatalf("doveadm kick %s: %v\n%s", user, err, out)
+	}
 }
 
 // complaintMail is a plain complaint with Message-ID <id>.
