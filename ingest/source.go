@@ -1,5 +1,5 @@
-// Package ingest fetches customer messages from their channels (IMAP inboxes;
-// Telegram later) and normalises each into a store.Message.
+// Package ingest fetches customer messages from their channels (IMAP inboxes,
+// Telegram bots) and normalises each into a store.Message.
 //
 // Invariants:
 //   - A source never advances its cursor past a message that was not

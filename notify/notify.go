@@ -19,6 +19,13 @@
 //     MaxAttempts; permanent ones (5xx replies, an invalid address, a kind
 //     without templates) mark the row failed with a "<kind>_failed" event
 //     carrying the server's reply. A failed row is never sent again.
+//   - Rows of Channel telegram go out through the Bot API when
+//     Options.Telegram is set (else they fail as a channel nobody serves):
+//     sends to one chat never overlap and are spaced PerChat apart, all of
+//     them PerSecond; a 429 puts the row back until retry_after without
+//     counting an attempt; a 403 (the user blocked the bot) fails it and, in
+//     the same transaction, queues it by email when the customer has an
+//     address. Customer text reaches Telegram's HTML parse mode escaped.
 //   - Nothing a customer wrote reaches a header unclean: control characters
 //     are removed and anything not plain ASCII, or looking like an
 //     encoded-word, is RFC 2047 encoded; the HTML part is escaped by

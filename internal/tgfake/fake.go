@@ -214,10 +214,18 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.code, r)
 }
 
+// writeJSON writes v with no trailing newline, as Telegram does: a client
+// that decodes one JSON value and closes the body (telegram-bot-api does)
+// then has read it all, and its connection is reused.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, status = []byte(`{"ok":false,"error_code":500,"description":"Internal Server Error"}`), http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(b)
 }
 
 // handler serves one method with its parameters.
