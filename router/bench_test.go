@@ -16,14 +16,26 @@ import (
 // production, "nosync" for the CPU cost alone (the ratio shows how much of
 // the time is the disk's). cpu-µs/msg counts the whole process (bbolt's
 // and the GC's work included) during Deliver only.
+//
+// "assign" adds classification (a fixed answer: the classifier's own cost
+// is benchmarked in router/classify), the tier, the choice of the least
+// loaded of three team members and the owner's outbox row.
 func BenchmarkDeliver(b *testing.B) {
-	b.Run("fsync", func(b *testing.B) { benchmarkDeliver(b, true) })
-	b.Run("nosync", func(b *testing.B) { benchmarkDeliver(b, false) })
+	b.Run("fsync", func(b *testing.B) { benchmarkDeliver(b, true, nil) })
+	b.Run("nosync", func(b *testing.B) { benchmarkDeliver(b, false, nil) })
+	b.Run("nosync/assign", func(b *testing.B) {
+		benchmarkDeliver(b, false, func(o *Options) {
+			o.Assignment = testAssignment()
+			o.Classifier = ClassifierFunc(func(string, string) Classification {
+				return Classification{IsComplaint: true, Lang: "en", Category: "delivery", Amount: "120", Currency: "EUR", Why: []string{"fixed"}}
+			})
+		})
+	})
 }
 
-func benchmarkDeliver(b *testing.B, sync bool) {
+func benchmarkDeliver(b *testing.B, sync bool, edit func(*Options)) {
 	const batchSize = 100
-	f := newFixtureSync(b, sync, nil)
+	f := newFixtureSync(b, sync, edit)
 	ctx := context.Background()
 	n := 0
 	var cpu time.Duration

@@ -22,6 +22,7 @@ import (
 //	complaint_number     strKey(number) -> complaint id (unique)
 //	complaints_customer  customer id + complaint id -> ""
 //	complaints_owner     strKey(owner id) + complaint id -> ""  (open, owned complaints only)
+//	owner_load           strKey(owner id) -> count of its complaints_owner entries (uint64)
 //	messages             id -> Message (attachment bytes moved to blobs)
 //	message_id           strKey(Message-ID) + message id -> ""  (first = first recorded)
 //	message_hash         strKey(ContentHash) + message id -> ""
@@ -46,6 +47,7 @@ var (
 	bucketComplaintNumber    = []byte("complaint_number")
 	bucketComplaintsCustomer = []byte("complaints_customer")
 	bucketComplaintsOwner    = []byte("complaints_owner")
+	bucketOwnerLoad          = []byte("owner_load")
 	bucketMessages           = []byte("messages")
 	bucketMessageID          = []byte("message_id")
 	bucketMessageHash        = []byte("message_hash")
@@ -61,7 +63,7 @@ var (
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketCustomers, bucketCustomerEmail, bucketCustomerTelegram,
-	bucketComplaints, bucketComplaintNumber, bucketComplaintsCustomer, bucketComplaintsOwner,
+	bucketComplaints, bucketComplaintNumber, bucketComplaintsCustomer, bucketComplaintsOwner, bucketOwnerLoad,
 	bucketMessages, bucketMessageID, bucketMessageHash, bucketMessageRef,
 	bucketMessagesComplaint, bucketBlobs, bucketEvents, bucketCursors,
 	bucketNotifications, bucketNotificationsDue, bucketNotificationsOf,
@@ -71,7 +73,7 @@ var allBuckets = [][]byte{
 // A writable open creates them (they start empty, which is right: nothing
 // written before they existed belongs in them); a read-only open of an
 // older file goes without them and their readers see them as empty.
-var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true}
+var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true, string(bucketOwnerLoad): true}
 
 // schemaVersion is stored under meta/"schema"; a file written by a newer
 // layout is refused rather than misread.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 )
@@ -27,6 +26,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 		return err
 	}
 	var oldIdx []indexEntry
+	oldOwner := ""
 	if c.ID != 0 {
 		old, err := t.Complaint(c.ID)
 		if err != nil {
@@ -36,6 +36,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 			c.Number = old.Number
 		}
 		oldIdx = complaintIndex(old)
+		oldOwner = loadOwner(old)
 	}
 	restore, err := t.assignComplaint(c)
 	if err != nil {
@@ -48,6 +49,9 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	}
 	t.onRollback(restore)
 	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
+		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
+	}
+	if err := t.moveLoad(oldOwner, loadOwner(c)); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	if err := t.putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
@@ -120,25 +124,61 @@ func (t *boltTx) ComplaintsOfCustomer(customerID uint64) ([]*Complaint, error) {
 	return loadAll[Complaint](t, bucketComplaints, "complaint", ids)
 }
 
-// OpenComplaintsByOwner counts the owner's entries in complaints_owner,
-// which holds exactly the open complaints that have an owner.
+// OpenComplaintsByOwner reads the owner's counter in owner_load, which
+// PutComplaint keeps equal to the owner's entries in complaints_owner, so
+// the load costs one lookup however many complaints the owner has.
 func (t *boltTx) OpenComplaintsByOwner(ownerID string) (int, error) {
-	if ownerID == "" {
+	b := t.bucket(bucketOwnerLoad)
+	if ownerID == "" || b == nil { // nil: a read-only older file (see laterBuckets)
 		return 0, nil
 	}
-	b := t.bucket(bucketComplaintsOwner)
-	if b == nil { // a read-only older file (see laterBuckets)
+	v := b.Get(strKey(ownerID))
+	if v == nil {
 		return 0, nil
 	}
-	prefix := strKey(ownerID)
-	n := 0
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) == len(prefix)+8 {
-			n++
-		}
+	return int(getU64(v)), nil
+}
+
+// loadOwner is the owner whose load c counts in, or "" when it counts in
+// nobody's (no owner, or not open).
+func loadOwner(c *Complaint) string {
+	if c.OwnerID == "" || !c.Open() {
+		return ""
 	}
-	return n, nil
+	return c.OwnerID
+}
+
+// moveLoad moves one unit of load from owner from to owner to.
+func (t *boltTx) moveLoad(from, to string) error {
+	if from == to {
+		return nil
+	}
+	if err := t.addLoad(from, -1); err != nil {
+		return err
+	}
+	return t.addLoad(to, 1)
+}
+
+func (t *boltTx) addLoad(owner string, delta int64) error {
+	if owner == "" {
+		return nil
+	}
+	b, key := t.bucket(bucketOwnerLoad), strKey(owner)
+	var n uint64
+	if v := b.Get(key); v != nil {
+		n = getU64(v)
+	}
+	if delta < 0 && n == 0 {
+		return fmt.Errorf("owner load of %q would drop below zero", owner)
+	}
+	n = uint64(int64(n) + delta)
+	if n == 0 {
+		return b.Delete(key)
+	}
+	if err := b.Put(key, u64(n)); err != nil {
+		return fmt.Errorf("owner load of %q: %w", owner, err)
+	}
+	return nil
 }
 
 func complaintIndex(c *Complaint) []indexEntry {

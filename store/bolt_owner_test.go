@@ -12,10 +12,18 @@ import (
 // and a transaction that fails (its index changes must not stay).
 func TestOpenComplaintsByOwner(t *testing.T) {
 	s, _ := openTest(t, BoltOptions{})
+	// load reads the counter and checks it against the index it summarises.
 	load := func(owner string) int {
 		t.Helper()
-		var n int
-		view(t, s, func(tx Tx) (err error) { n, err = tx.OpenComplaintsByOwner(owner); return err })
+		var n, indexed int
+		view(t, s, func(tx Tx) (err error) {
+			indexed = len(tx.(*boltTx).idsWithPrefix(bucketComplaintsOwner, strKey(owner), 0))
+			n, err = tx.OpenComplaintsByOwner(owner)
+			return err
+		})
+		if owner != "" && n != indexed {
+			t.Errorf("load of %q = %d, but the index holds %d", owner, n, indexed)
+		}
 		return n
 	}
 	put := func(c *Complaint) {
@@ -82,7 +90,7 @@ func (e testError) Error() string { return string(e) }
 const errTestRollback = testError("roll back")
 
 // TestReadOnlyOpenOfFileWithoutOwnerIndex: a file written before the owner
-// index existed still opens read-only and reads every load as zero.
+// index and counter existed still opens read-only and reads every load as zero.
 func TestReadOnlyOpenOfFileWithoutOwnerIndex(t *testing.T) {
 	old := filepath.Join(t.TempDir(), "old.db")
 	b, err := OpenBolt(old, BoltOptions{NoSync: true})
@@ -94,7 +102,13 @@ func TestReadOnlyOpenOfFileWithoutOwnerIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketComplaintsOwner) }); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketComplaintsOwner); err != nil {
+			return err
+		}
+		return tx.DeleteBucket(bucketOwnerLoad)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
