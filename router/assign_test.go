@@ -369,6 +369,26 @@ func TestExtremismHistoryKeepsAckIdentical(t *testing.T) {
 	}
 }
 
+// TestReplyToNotComplaintJudgedAlone: a customer who first asked a
+// question and then complains in the same thread gets a complaint, not a
+// follow-up buried in the question's record.
+func TestReplyToNotComplaintJudgedAlone(t *testing.T) {
+	cls := scripted{
+		"Opening hours":     {IsComplaint: false, NotComplaint: "question", Lang: "en", Why: []string{"question"}},
+		"Re: Opening hours": complaintOf("en", "quality"),
+	}
+	f := newAssignFixture(t, cls, nil)
+	f.deliver(mail("", "q@example.com", "q1@example.com", "Opening hours", "When are you open?"))
+	f.deliver(replyTo(mail("", "q@example.com", "q2@example.com", "Re: Opening hours", "And the kettle I bought is broken."), "q1@example.com"))
+	cs := f.complaints()
+	if len(cs) != 2 || cs[0].Stage != store.StageNotComplaint || cs[1].Stage != store.StageRegistered || cs[1].OwnerID != "jonas" {
+		t.Fatalf("records = %+v", cs)
+	}
+	if len(f.notificationsOf(KindAck)) != 1 {
+		t.Error("the complaint in the reply was not acknowledged")
+	}
+}
+
 func TestUnclearTakenAsComplaint(t *testing.T) {
 	f := newAssignFixture(t, scripted{"vase": {IsComplaint: false, Lang: "ru", Why: []string{"not a complaint: score 0.0"}}}, nil)
 	f.deliver(mail("", "olga@example.ru", "v1@example.ru", "vase", "Курьер привёз вазу разбитой. Хочу замену."))

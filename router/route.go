@@ -135,6 +135,12 @@ func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcom
 		}
 	}
 	out.received = append(out.received, m.ReceivedAt)
+	if c != nil && c.Stage == store.StageNotComplaint {
+		// Set aside unanswered, it must not swallow what comes next: the
+		// reply is judged on its own (a complaint after a question).
+		r.log.Debug("reply to a record that is not a complaint opens its own", "record", c.Number, "message_id", m.MessageID)
+		c = nil
+	}
 	if c != nil {
 		r.log.Debug("follow-up joins complaint", "complaint", c.Number, "message_id", m.MessageID, "customer", cust.ID)
 		return r.addToComplaint(tx, cust, c, m, now, out)

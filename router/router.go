@@ -26,7 +26,8 @@
 //     somebody in the same transaction that creates it: never by nobody.
 //     The reason for both is in its events ("classified", "assigned").
 //   - A message the classifier judges not to be a complaint is kept as a
-//     record in stage not_complaint and never acknowledged. The extremism
+//     record in stage not_complaint and never acknowledged; a reply to such
+//     a record opens a record of its own, so it is judged on its own. The extremism
 //     hint only labels a complaint for a human: the acknowledgement is the
 //     same with or without it.
 package router
