@@ -191,6 +191,12 @@ func Parse(data []byte) (*Config, error) { return ParseWith(data, os.Getenv) }
 // ParseWith is Parse with secrets resolved through getenv (the demo and
 // tests pass their own).
 func ParseWith(data []byte, getenv func(string) string) (*Config, error) {
+	return parse(data, getenv, readSecretFile)
+}
+
+// parse is ParseWith with the secret files read through readFile (the
+// fuzz target reads none).
+func parse(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -198,10 +204,31 @@ func ParseWith(data []byte, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c.applyDefaults()
-	if err := c.Validate(getenv, os.ReadFile); err != nil {
+	if err := c.Validate(getenv, readFile); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// maxSecretFileBytes bounds a *_file secret: a password or token is short,
+// and a path to a device or a big file by mistake must not stall startup.
+const maxSecretFileBytes = 64 << 10
+
+// readSecretFile reads a secret file of at most maxSecretFileBytes.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFileBytes {
+		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("more than %d bytes: not a secret file", maxSecretFileBytes)}
+	}
+	return b, nil
 }
 
 // Defaults.
