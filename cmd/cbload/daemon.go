@@ -275,36 +275,38 @@ func (d *daemonProc) cpu() (user, sys time.Duration, err error) {
 	return time.Duration(ut) * tick, time.Duration(st) * tick, nil
 }
 
-// memory returns VmHWM (peak RSS) and VmRSS in bytes.
-func (d *daemonProc) memory() (peak, now int64, err error) {
+// memStatus is the daemon's memory from /proc/<pid>/status, in bytes.
+type memStatus struct {
+	Peak int64 // VmHWM: peak resident set
+	RSS  int64 // VmRSS now
+	Anon int64 // RssAnon: heap, stacks
+	File int64 // RssFile: mapped files, mostly the bbolt file's pages the daemon touched
+}
+
+// memory reads the daemon's memStatus.
+func (d *daemonProc) memory() (memStatus, error) {
+	var m memStatus
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
+	fields := map[string]*int64{"VmHWM": &m.Peak, "VmRSS": &m.RSS, "RssAnon": &m.Anon, "RssFile": &m.File}
 	for _, line := range strings.Split(string(data), "\n") {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		var dst *int64
-		switch key {
-		case "VmHWM":
-			dst = &peak
-		case "VmRSS":
-			dst = &now
-		default:
+		dst := fields[key]
+		if !ok || dst == nil {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", key, err)
+			return m, fmt.Errorf("%s: %w", key, err)
 		}
 		*dst = kb << 10
 	}
-	if peak == 0 {
-		return 0, 0, errors.New("no VmHWM in /proc status")
+	if m.Peak == 0 {
+		return m, errors.New("no VmHWM in /proc status")
 	}
-	return peak, now, nil
+	return m, nil
 }
 
 // cpuSample is the daemon's CPU at one moment.
