@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"complaintbot/configs"
 	"complaintbot/router"
@@ -52,7 +54,28 @@ func newClassifier(cfg *configs.Config) (router.Classifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
+	if err := checkRoutedCategories(cfg.Routing.Categories, c.Categories()); err != nil {
+		return nil, err
+	}
 	return classifierAdapter{c}, nil
+}
+
+// checkRoutedCategories refuses a routing rule for a category the
+// classifier never gives (a typo would silently send everything of that
+// kind to the default owner).
+func checkRoutedCategories(routed map[string]string, known []string) error {
+	var unknown []string
+	for cat := range routed {
+		if !slices.Contains(known, cat) {
+			unknown = append(unknown, cat)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("routing.categories: %s not among the classifier's categories (%s)",
+		strings.Join(unknown, ", "), strings.Join(known, ", "))
 }
 
 // classifierAdapter hands classify's Result to the router as its own
