@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,6 +37,7 @@ type faultConfig struct {
 	ackPerHour int    // ack.max_per_customer_per_hour
 	batch      int    // inboxes[0].batch_size
 	maxBackoff string // inboxes[0].max_backoff, "" for the default
+	after      string // inboxes[0].after, "" for seen
 }
 
 // faultDaemon is one daemon binary working on one store and config; it can
@@ -67,6 +69,7 @@ func newFaultDaemon(t *testing.T, st *mailstack.Stack, supportPassword string, f
 func faultConfigText(st *mailstack.Stack, d *faultDaemon, fc faultConfig) string {
 	ih, ip, _ := net.SplitHostPort(st.IMAPAddr)
 	sh, sp, _ := net.SplitHostPort(st.SMTPAddr)
+	after := cmp.Or(fc.after, "seen")
 	backoff := ""
 	if fc.maxBackoff != "" {
 		backoff = ", max_backoff: " + fc.maxBackoff
@@ -76,11 +79,11 @@ company: {name: "Fault Ltd", timezone: UTC}
 store: {path: %q}
 ack: {reaction_time: 1h, max_per_customer_per_hour: %d}
 inboxes:
-  - {name: support, host: %s, port: %s, tls: none, user: %q, password_env: CB_PW, after: seen, poll_interval: 5s, batch_size: %d%s}
+  - {name: support, host: %s, port: %s, tls: none, user: %q, password_env: CB_PW, after: %s, poll_interval: 5s, batch_size: %d%s}
 smtp: {host: %s, port: %s, tls: none, from: "Fault Care <%s>", connections: 1}
 threading: {secret_env: CB_TS, domain: fault.test}
 http: {listen: %q, token_env: CB_TOK}
-`, d.db, fc.ackPerHour, ih, ip, fc.support, fc.batch, backoff, sh, sp, fc.support, d.http)
+`, d.db, fc.ackPerHour, ih, ip, fc.support, after, fc.batch, backoff, sh, sp, fc.support, d.http)
 }
 
 // Start runs the daemon and waits until its HTTP listener answers.
