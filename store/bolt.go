@@ -34,6 +34,7 @@ import (
 //	notifications        id -> Notification
 //	notifications_due    timeKey(NextAttempt) + id -> ""  (pending rows only)
 //	notifications_complaint complaint id + notification id -> ""
+//	chat_states          int64 Telegram user id -> ChatState
 //
 // Index entries are derived from the record alone (see the *Index
 // functions), so an update removes the entries of the old version and adds
@@ -59,6 +60,7 @@ var (
 	bucketNotifications      = []byte("notifications")
 	bucketNotificationsDue   = []byte("notifications_due")
 	bucketNotificationsOf    = []byte("notifications_complaint")
+	bucketChatStates         = []byte("chat_states")
 )
 
 var allBuckets = [][]byte{
@@ -66,14 +68,15 @@ var allBuckets = [][]byte{
 	bucketComplaints, bucketComplaintNumber, bucketComplaintsCustomer, bucketComplaintsOwner, bucketOwnerLoad,
 	bucketMessages, bucketMessageID, bucketMessageHash, bucketMessageRef,
 	bucketMessagesComplaint, bucketBlobs, bucketEvents, bucketCursors,
-	bucketNotifications, bucketNotificationsDue, bucketNotificationsOf,
+	bucketNotifications, bucketNotificationsDue, bucketNotificationsOf, bucketChatStates,
 }
 
 // laterBuckets were added to schema 1 after files were written with it.
 // A writable open creates them (they start empty, which is right: nothing
 // written before they existed belongs in them); a read-only open of an
 // older file goes without them and their readers see them as empty.
-var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true, string(bucketOwnerLoad): true}
+var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true, string(bucketOwnerLoad): true,
+	string(bucketChatStates): true}
 
 // schemaVersion is stored under meta/"schema"; a file written by a newer
 // layout is refused rather than misread.

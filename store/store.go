@@ -109,6 +109,13 @@ type Tx interface {
 	NotificationsOf(complaintID uint64) ([]*Notification, error)
 	// ForEachNotification walks all notifications in ID order (ErrStop ends it).
 	ForEachNotification(fn func(*Notification) error) error
+
+	// Telegram chat states, one per Telegram user: what the bot waits for
+	// in that user's private chat. ChatState returns a zero state with the
+	// given user id when none is stored.
+	ChatState(userID int64) (ChatState, error)
+	// PutChatState stores s with UpdatedAt set to now.
+	PutChatState(s ChatState) error
 }
 
 // ErrStop ends a ForEach walk early without an error.
@@ -146,16 +153,50 @@ const (
 	// complaint (thanks, a question, spam...): kept as a record so nothing
 	// is lost and a human can convert it, but never acknowledged.
 	StageNotComplaint = "not_complaint"
+	// StageDropped is a complaint that left the workflow with a
+	// DropReason (unfounded, clarified, duplicate); it can be reopened.
+	StageDropped = "dropped"
+)
+
+// Drop reasons (Complaint.DropReason).
+const (
+	DropUnfounded = "unfounded" // legally or factually unfounded
+	DropClarified = "clarified" // a misunderstanding, explained to the customer
+	DropDuplicate = "duplicate" // merged into Complaint.DuplicateOf
 )
 
 // Open reports whether the complaint still needs work from its owner: it
-// is not resolved, closed, or set aside as not a complaint.
+// is not resolved, closed, dropped, or set aside as not a complaint.
 func (c *Complaint) Open() bool {
 	switch c.Stage {
-	case StageResolved, StageClosed, StageNotComplaint:
+	case StageResolved, StageClosed, StageNotComplaint, StageDropped:
 		return false
 	}
 	return true
+}
+
+// Resolution is how a complaint was settled, recorded by the staff member
+// who resolved it. RootCause and Prevention (a proposal to stop it
+// happening again) are what management decides process changes on.
+type Resolution struct {
+	Kind       string    `json:"kind"`             // refund, replacement, repair, explanation, discount, compensation, consolation_bonus
+	Bonus      string    `json:"bonus,omitempty"`  // the consolation bonus, from the configured list
+	Amount     string    `json:"amount,omitempty"` // decimal string, for kinds that carry one
+	Currency   string    `json:"currency,omitempty"`
+	RootCause  string    `json:"root_cause"`
+	Prevention string    `json:"prevention"`
+	By         string    `json:"by,omitempty"` // staff id
+	At         time.Time `json:"at,omitempty"`
+}
+
+// Approval is a head of department's or top manager's consent to settle a
+// complaint for up to Amount (in Currency).
+type Approval struct {
+	By       string    `json:"by"`   // staff id
+	Role     string    `json:"role"` // head | top
+	Amount   string    `json:"amount"`
+	Currency string    `json:"currency,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Customer is a person who writes to the company.
@@ -214,6 +255,15 @@ type Complaint struct {
 	ExtremismHint bool      `json:"extremism_hint,omitempty"`
 	ResolvedAt    time.Time `json:"resolved_at,omitempty"`
 	ClosedAt      time.Time `json:"closed_at,omitempty"`
+	// Workflow (router/workflow.go). DropReason and DroppedFrom are set
+	// while Stage is StageDropped; DuplicateOf names the complaint a
+	// duplicate was merged into. Resolution is the latest settlement (kept
+	// when reopened, replaced by the next); Approvals accumulate.
+	DropReason  string      `json:"drop_reason,omitempty"`
+	DroppedFrom string      `json:"dropped_from,omitempty"`
+	DuplicateOf string      `json:"duplicate_of,omitempty"`
+	Resolution  *Resolution `json:"resolution,omitempty"`
+	Approvals   []Approval  `json:"approvals,omitempty"`
 }
 
 // Address is a mailbox: display name and address.
@@ -298,6 +348,20 @@ type Cursor struct {
 	LastUID     uint32    `json:"last_uid,omitempty"`
 	Offset      int64     `json:"offset,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at,omitempty"`
+}
+
+// ChatState is what the bot waits for in one Telegram user's private chat
+// (a staff member's next message to relay, the next field of a resolution,
+// a customer's link code). It lives in the store, so a restart between a
+// button press and the message it asks for loses nothing. Awaiting ""
+// means nothing is pending.
+type ChatState struct {
+	TelegramUserID int64             `json:"telegram_user_id"`
+	Awaiting       string            `json:"awaiting,omitempty"`
+	Complaint      string            `json:"complaint,omitempty"` // its number
+	Fields         map[string]string `json:"fields,omitempty"`
+	ExpiresAt      time.Time         `json:"expires_at,omitempty"`
+	UpdatedAt      time.Time         `json:"updated_at,omitempty"`
 }
 
 // Notification statuses.
