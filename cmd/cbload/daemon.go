@@ -24,7 +24,8 @@ const (
 	metricIngested = "complaintbot_messages_ingested_total"
 	metricIgnored  = "complaintbot_messages_ignored_total"
 	metricCreated  = "complaintbot_complaints_created_total"
-	metricSent     = "complaintbot_notifications_sent_total"
+	metricSent     = "complaintbot_notifications_sent_total:ack" // see parseMetrics
+	metricQueued   = "complaintbot_acks_total"
 	metricFailed   = "complaintbot_notifications_failed_total"
 )
 
@@ -224,7 +225,9 @@ func (d *daemonProc) metrics(ctx context.Context) (map[string]float64, error) {
 	return parseMetrics(resp.Body)
 }
 
-// parseMetrics reads the Prometheus text format: "name{labels} value".
+// parseMetrics reads the Prometheus text format: "name{labels} value". It
+// sums each metric over its labels, and also, under "name:ack", over the
+// series labelled kind="ack" (acknowledgements, not owner notifications).
 func parseMetrics(r io.Reader) (map[string]float64, error) {
 	sums := map[string]float64{}
 	sc := bufio.NewScanner(r)
@@ -238,15 +241,16 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		if sp < 0 {
 			continue
 		}
-		name := line[:sp]
-		if i := strings.IndexByte(name, '{'); i >= 0 {
-			name = name[:i]
-		}
+		name, labels, _ := strings.Cut(line[:sp], "{")
 		v, err := strconv.ParseFloat(line[sp+1:], 64)
 		if err != nil {
 			continue
 		}
-		sums[strings.TrimSpace(name)] += v
+		name = strings.TrimSpace(name)
+		sums[name] += v
+		if strings.Contains(labels, `kind="ack"`) {
+			sums[name+":ack"] += v
+		}
 	}
 	return sums, sc.Err()
 }

@@ -59,7 +59,7 @@ var languages = map[string]language{
 			"Я уже звонил на горячую линию, но никто не ответил.",
 			"Упаковка была повреждена, внутри не хватало деталей.",
 		},
-		closings: []string{"Жду ответа в ближайшее время.\r\n\r\nС уважением,", "Спасибо.\r\n\r\n--", "Надеюсь на быстрое решение."},
+		closings: []string{"Жду ответа в ближайшее время.\r\n\r\nС уважением,", "Жду решения.\r\n\r\n--", "Надеюсь на быстрое решение."},
 		items:    []string{"чайник", "пылесос", "телефон", "утюг", "холодильник"},
 		legacy:   []legacyCharset{{"windows-1251", charmap.Windows1251}, {"koi8-r", charmap.KOI8R}},
 	},
@@ -76,7 +76,7 @@ var languages = map[string]language{
 			"Skambinau į klientų aptarnavimo liniją, bet niekas neatsiliepė.",
 			"Pakuotė buvo pažeista, trūko dalių.",
 		},
-		closings: []string{"Laukiu atsakymo.\r\n\r\nPagarbiai,", "Ačiū.\r\n\r\n--", "Tikiuosi greito sprendimo."},
+		closings: []string{"Laukiu atsakymo.\r\n\r\nPagarbiai,", "Laukiu sprendimo.\r\n\r\n--", "Tikiuosi greito sprendimo."},
 		items:    []string{"virdulį", "dulkių siurblį", "telefoną", "lygintuvą", "šaldytuvą"},
 		legacy:   []legacyCharset{{"windows-1257", charmap.Windows1257}, {"iso-8859-13", charmap.ISO8859_13}},
 	},
@@ -93,7 +93,7 @@ var languages = map[string]language{
 			"I called your hotline but nobody answered.",
 			"The packaging was damaged and parts were missing.",
 		},
-		closings: []string{"I am waiting for your answer.\r\n\r\nKind regards,", "Thanks.\r\n\r\n--", "Hoping for a quick fix."},
+		closings: []string{"I am waiting for your answer.\r\n\r\nKind regards,", "Waiting for a solution.\r\n\r\n--", "Hoping for a quick fix."},
 		items:    []string{"kettle", "vacuum cleaner", "phone", "iron", "fridge"},
 	},
 }
@@ -103,8 +103,10 @@ var languages = map[string]language{
 var langOrder = []string{"ru", "lt", "en", "ru", "lt"}
 
 // mailGen makes realistic complaint mails. Every mail opens a new complaint:
-// it has a fresh Message-ID and no In-Reply-To or References, and nothing in
-// it looks like an automatic reply.
+// it has a fresh Message-ID and no In-Reply-To or References, nothing in it
+// looks like an automatic reply, and the default classifier rules take it
+// for a complaint (no closing "Thanks.": a complaint ending in "Спасибо."
+// is classified as thanks and gets no acknowledgement).
 type mailGen struct {
 	rng     *rand.Rand
 	run     string // run id, part of every Message-ID

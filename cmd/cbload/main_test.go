@@ -13,6 +13,7 @@ import (
 	"complaintbot/configs"
 	"complaintbot/ingest"
 	"complaintbot/internal/mailstack"
+	"complaintbot/router/classify"
 	"complaintbot/store"
 )
 
@@ -51,18 +52,26 @@ func TestSmallLoadAgainstRealStack(t *testing.T) {
 }
 
 // TestGeneratedMailsAreComplaints checks the generator: every mail parses,
-// is a person's mail (not noise), has its own Message-ID and no thread
+// is a person's mail (not noise), is a complaint to the daemon's default
+// classifier (else it gets no ack), has its own Message-ID and no thread
 // headers, and the mix has every shape the load promises.
 func TestGeneratedMailsAreComplaints(t *testing.T) {
+	cls, err := classify.New(classify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	custs := benchCustomers(6, "customer.test")
 	g := &mailGen{rng: mrand.New(mrand.NewPCG(3, 4)), run: "t", domain: "customer.test", support: "support@test.local", custs: custs, now: time.Now}
 	ids := map[string]bool{}
 	shapes := map[string]int{}
-	for i := range 300 {
+	for i := range 3000 {
 		m := g.next(i % len(custs))
 		msg := ingest.Normalize(m.Raw, ingest.NormalizeOptions{})
 		if msg.Status != store.StatusRecorded {
 			t.Fatalf("mail %d is %s (%s):\n%s", i, msg.Status, msg.Reason, m.Raw)
+		}
+		if r := cls.Classify(msg.Subject, msg.Text); !r.IsComplaint && r.NotComplaint != "" {
+			t.Fatalf("mail %d classified as %q, not a complaint (%q):\n%s\n%s", i, r.NotComplaint, r.Why, msg.Subject, msg.Text)
 		}
 		if msg.MessageID != m.ID || ids[m.ID] {
 			t.Fatalf("mail %d: Message-ID %q, generated %q, seen before %v", i, msg.MessageID, m.ID, ids[m.ID])
@@ -90,7 +99,7 @@ func TestGeneratedMailsAreComplaints(t *testing.T) {
 	}
 	for _, s := range []string{"attachment", "html-only", "alternative", "legacy charset", "plain", "lang ru", "lang lt", "lang en"} {
 		if shapes[s] == 0 {
-			t.Errorf("no %s mail among 300: %v", s, shapes)
+			t.Errorf("no %s mail among 3000: %v", s, shapes)
 		}
 	}
 }
@@ -150,13 +159,14 @@ func TestParseMetricsSumsLabels(t *testing.T) {
 complaintbot_messages_ingested_total{source="a"} 10
 complaintbot_messages_ingested_total{source="b"} 5
 complaintbot_notifications_sent_total{channel="email",kind="ack"} 1.5e+03
+complaintbot_notifications_sent_total{channel="email",kind="assigned"} 7
 process_resident_memory_bytes 2.5e+07
 `
 	m, err := parseMetrics(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m[metricIngested] != 15 || m[metricSent] != 1500 || m["process_resident_memory_bytes"] != 2.5e7 {
+	if m[metricIngested] != 15 || m[metricSent] != 1500 || m["complaintbot_notifications_sent_total"] != 1507 || m["process_resident_memory_bytes"] != 2.5e7 {
 		t.Errorf("parsed %v", m)
 	}
 }

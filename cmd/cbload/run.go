@@ -297,7 +297,8 @@ func (r *runner) workBacklog(ctx context.Context) error {
 		if rec+sent != lastSum {
 			lastSum, lastProgress = rec+sent, now
 		} else if now.Sub(lastProgress) > r.o.Timeout {
-			return fmt.Errorf("backlog stuck: %.0f recorded, %.0f acks sent, %.0f send failures of %d", rec, sent, m[metricFailed], r.o.N)
+			return fmt.Errorf("backlog stuck for %v: of %d mails %.0f recorded, %.0f ignored, %.0f complaints created, %.0f acks queued or suppressed, %.0f sent, %.0f send failures",
+				r.o.Timeout, r.o.N, rec, m[metricIgnored], m[metricCreated], m[metricQueued], sent, m[metricFailed])
 		}
 	}
 	end := r.d.sampleCPU()
