@@ -47,12 +47,17 @@ type view struct {
 	Subject string
 	Due     string
 	Company string
+	// Code is the one-time code of a link_code mail (router's Telegram
+	// linking); digits only.
+	Code string
 	// NotKept lists files of the customer's message that were not kept;
 	// NotKeptMore counts those beyond the list.
 	NotKept     []fileView
 	NotKeptMore int
 	// staffView holds the fields of notifications to staff (staff.go).
 	staffView
+	// replyView holds a staff member's reply to the customer (reply.go).
+	replyView
 }
 
 // templateSet holds the parsed templates of one kind and language.
@@ -71,6 +76,8 @@ var requiredData = map[string][]string{
 	"ack":        {"number"},
 	"not_kept":   {"number", dataNotKept},
 	KindAssigned: {"number"},
+	KindReply:    {"number", "text"},
+	"link_code":  {"number", "code"},
 }
 
 // Render renders n with its kind's template in its language (English when
@@ -141,9 +148,11 @@ func makeView(n *store.Notification, lang string, o RenderOptions) view {
 		Subject:     cleanHeaderText(n.Data["subject"]),
 		Due:         formatDue(n.Data["due"], lang, o.Location),
 		Company:     cleanHeaderText(o.CompanyName),
+		Code:        cleanHeaderText(n.Data["code"]),
 		NotKept:     files,
 		NotKeptMore: more,
 		staffView:   makeStaffView(n),
+		replyView:   makeReplyView(n),
 	}
 }
 
