@@ -35,6 +35,9 @@ import (
 //	notifications_due    timeKey(NextAttempt) + id -> ""  (pending rows only)
 //	notifications_complaint complaint id + notification id -> ""
 //	chat_states          int64 Telegram user id -> ChatState
+//	jobs                 id -> Job
+//	jobs_due             timeKey(RunAt) + id -> ""  (pending jobs only)
+//	jobs_complaint       complaint id + job id -> ""
 //
 // Index entries are derived from the record alone (see the *Index
 // functions), so an update removes the entries of the old version and adds
@@ -61,6 +64,9 @@ var (
 	bucketNotificationsDue   = []byte("notifications_due")
 	bucketNotificationsOf    = []byte("notifications_complaint")
 	bucketChatStates         = []byte("chat_states")
+	bucketJobs               = []byte("jobs")
+	bucketJobsDue            = []byte("jobs_due")
+	bucketJobsOf             = []byte("jobs_complaint")
 )
 
 var allBuckets = [][]byte{
@@ -69,6 +75,7 @@ var allBuckets = [][]byte{
 	bucketMessages, bucketMessageID, bucketMessageHash, bucketMessageRef,
 	bucketMessagesComplaint, bucketBlobs, bucketEvents, bucketCursors,
 	bucketNotifications, bucketNotificationsDue, bucketNotificationsOf, bucketChatStates,
+	bucketJobs, bucketJobsDue, bucketJobsOf,
 }
 
 // laterBuckets were added to schema 1 after files were written with it.
@@ -76,7 +83,7 @@ var allBuckets = [][]byte{
 // written before they existed belongs in them); a read-only open of an
 // older file goes without them and their readers see them as empty.
 var laterBuckets = map[string]bool{string(bucketComplaintsOwner): true, string(bucketOwnerLoad): true,
-	string(bucketChatStates): true}
+	string(bucketChatStates): true, string(bucketJobs): true, string(bucketJobsDue): true, string(bucketJobsOf): true}
 
 // schemaVersion is stored under meta/"schema"; a file written by a newer
 // layout is refused rather than misread.

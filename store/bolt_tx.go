@@ -39,6 +39,7 @@ var appendOnly = map[string]bool{
 	string(bucketComplaints):    true,
 	string(bucketMessages):      true,
 	string(bucketNotifications): true,
+	string(bucketJobs):          true,
 }
 
 func (t *boltTx) checkWrite(op string) error {

@@ -1,6 +1,7 @@
 // Package store keeps every record complaintbot makes: customers, complaints,
 // messages (inbound and outbound), the append-only event log of each complaint,
-// the per-source ingest cursors and the outbox of notifications to send.
+// the per-source ingest cursors, the outbox of notifications to send and the
+// scheduled jobs (deadline reminders, escalations).
 //
 // Invariants:
 //   - Nothing is ever deleted. Records are created and updated; events are only
@@ -116,6 +117,20 @@ type Tx interface {
 	ChatState(userID int64) (ChatState, error)
 	// PutChatState stores s with UpdatedAt set to now.
 	PutChatState(s ChatState) error
+
+	// Scheduled jobs (job.go).
+	// PutJob creates (ID 0: assigns ID, CreatedAt, Status pending if
+	// empty) or updates a job.
+	PutJob(j *Job) error
+	Job(id uint64) (*Job, error)
+	// DueJobs returns up to limit pending jobs whose RunAt is at or
+	// before now, earliest first.
+	DueJobs(now time.Time, limit int) ([]*Job, error)
+	// NextJobDue returns the earliest RunAt among pending jobs, and false
+	// when there is none.
+	NextJobDue() (time.Time, bool, error)
+	// JobsOf lists a complaint's jobs in ID order.
+	JobsOf(complaintID uint64) ([]*Job, error)
 }
 
 // ErrStop ends a ForEach walk early without an error.
@@ -228,7 +243,9 @@ type Complaint struct {
 	Stage      string    `json:"stage"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
-	// DueAt is the promised reaction time told to the customer.
+	// DueAt is the deadline of the current stage, counted in business
+	// hours (in registered: the reaction time the acknowledgement promises
+	// the customer); zero when the stage has none.
 	DueAt time.Time `json:"due_at,omitempty"`
 	// ThreadMessageIDs are the RFC 5322 Message-IDs of the thread (ours and
 	// the customer's), newest last, used for In-Reply-To/References.
