@@ -43,6 +43,8 @@ type Config struct {
 	Teams    []Team   `yaml:"teams"`
 	Routing  Routing  `yaml:"routing"`
 	Classify Classify `yaml:"classify"`
+	// Telegram (configs/telegram.go): the bot for customers and staff.
+	Telegram Telegram `yaml:"telegram"`
 
 	// Location is Company.Timezone loaded by Validate.
 	Location *time.Location `yaml:"-"`
@@ -306,4 +308,5 @@ func (c *Config) applyDefaults() {
 		c.Log.Format = "text"
 	}
 	c.applyStaffDefaults()
+	c.Telegram.applyDefaults()
 }

@@ -41,6 +41,7 @@ func (c *Config) Validate(getenv func(string) string, readFile func(string) ([]b
 		p.addf("threading.secret: must be at least 16 characters")
 	}
 	c.validateAssignment(&p, readFile)
+	c.validateTelegram(&p, r)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		p.addf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
