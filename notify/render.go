@@ -76,7 +76,7 @@ var requiredData = map[string][]string{
 	"ack":        {"number"},
 	"not_kept":   {"number", dataNotKept},
 	KindAssigned: {"number"},
-	KindReply:    {"number", "text"},
+	KindReply:    {"text"},
 	"link_code":  {"number", "code"},
 }
 

@@ -146,6 +146,9 @@ func quote(text string) string {
 
 // autoSubmitted is the RFC 3834 Auto-Submitted value of a kind.
 func autoSubmitted(kind string) string {
+	if kind == KindReply {
+		return "no" // written by a person, not an automatic answer
+	}
 	if staffKinds[kind] {
 		return "auto-generated"
 	}

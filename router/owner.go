@@ -117,7 +117,7 @@ func (r *Router) Reassign(ctx context.Context, number, newOwner, actor, reason s
 	var out outcome
 	err := r.store.Update(ctx, func(tx store.Tx) error {
 		out = outcome{}
-		return r.reassignTx(tx, number, owner, actor, cleanHeader(reason), &out)
+		return r.reassignTx(tx, number, owner, actor, cleanHeader(reason), EventReassigned, &out)
 	})
 	if err != nil {
 		return fmt.Errorf("router: reassign %s to %q: %w", number, newOwner, err)
@@ -128,7 +128,10 @@ func (r *Router) Reassign(ctx context.Context, number, newOwner, actor, reason s
 	return nil
 }
 
-func (r *Router) reassignTx(tx store.Tx, number string, owner *Staff, actor, reason string, out *outcome) error {
+// reassignTx moves complaint number to owner with an event of kind
+// (reassigned, taken, handed_off) and, unless the owner took it
+// themselves, the "assigned" mail to them.
+func (r *Router) reassignTx(tx store.Tx, number string, owner *Staff, actor, reason, kind string, out *outcome) error {
 	c, err := tx.ComplaintByNumber(number)
 	if err != nil {
 		return err
@@ -146,17 +149,17 @@ func (r *Router) reassignTx(tx store.Tx, number string, owner *Staff, actor, rea
 		return fmt.Errorf("put complaint: %w", err)
 	}
 	fields := map[string]string{"from": from, "to": owner.ID, "team": c.Team, "reason": reason}
-	if err := appendEventText(tx, c.ID, now, actor, EventReassigned, reason, fields); err != nil {
+	if err := appendEventText(tx, c.ID, now, actor, kind, reason, fields); err != nil {
 		return err
 	}
-	if !c.Open() {
-		return nil // nothing for the new owner to act on now
+	if !c.Open() || kind == EventTaken {
+		return nil // nothing for the new owner to act on now, or they know
 	}
 	cust, text, err := customerAndFirstText(tx, c)
 	if err != nil {
 		return err
 	}
-	why := fmt.Sprintf("reassigned from %s by %s", cmpOr(from, "nobody"), actor)
+	why := fmt.Sprintf("%s from %s by %s", strings.ReplaceAll(kind, "_", " "), cmpOr(from, "nobody"), actor)
 	if reason != "" {
 		why += ": " + reason
 	}

@@ -64,6 +64,9 @@ func (r *Router) route(tx store.Tx, m *store.Message, out *outcome) error {
 		out.ignore(label)
 		return r.putUnthreaded(tx, m, out)
 	}
+	if handled, err := r.staffMail(tx, m, out); handled || err != nil {
+		return err // a staff member's reply to our mail is an action, not a customer's message
+	}
 	return r.routeCustomerMessage(tx, m, out)
 }
 

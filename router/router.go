@@ -92,6 +92,9 @@ type Options struct {
 	// DefaultRepeatWindow.
 	RepeatComplaints int
 	RepeatWindow     time.Duration
+	// Workflow configures staff actions (resolution kinds, consolation
+	// bonuses, handoffs). Nil means the defaults.
+	Workflow *Workflow
 }
 
 // Router implements ingest.Sink.
@@ -110,6 +113,8 @@ type Router struct {
 	dir              *directory // nil: no staff, no assignment
 	repeatComplaints int
 	repeatWindow     time.Duration
+	wf               *workflow
+	stageHooks       []stageHook // run when a complaint enters a stage (stage.go)
 }
 
 // New checks o and returns a Router.
@@ -140,6 +145,9 @@ func New(o Options) (*Router, error) {
 		return nil, err
 	}
 	r.dir = dir
+	if r.wf, err = newWorkflow(o.Workflow, dir); err != nil {
+		return nil, err
+	}
 	if err := r.checkDomain(); err != nil {
 		return nil, err
 	}
