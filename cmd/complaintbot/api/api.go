@@ -9,7 +9,9 @@
 //     The bearer token is compared in constant time over SHA-256 digests
 //     (neither its content nor its length leaks through timing) and is never
 //     logged, echoed or put in an error.
-//   - The API only reads: View transactions, never Update.
+//   - The API reads the store only in View transactions. Its one write,
+//     POST /api/complaints/{number}/actions, goes through Options.Actor
+//     (the router), never to the store directly.
 //   - No store transaction is open while a client is being written to: pages
 //     (bounded by limit) are built in memory first, and exports are written
 //     in chunks between short transactions, so a slow client cannot hold up
@@ -56,6 +58,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
+	// Actor performs staff actions (POST .../actions). Nil: they answer 503.
+	Actor Actor
 }
 
 // Check is one part's state on /healthz. Detail is any JSON-encodable value,
@@ -83,6 +87,7 @@ type server struct {
 	health   func() []Check
 	log      *slog.Logger
 	now      func() time.Time
+	actor    Actor
 }
 
 // New returns the handler for /healthz, /metrics and /api/. It panics if
@@ -101,6 +106,7 @@ func New(o Options) http.Handler {
 		health:   o.Health,
 		log:      o.Logger,
 		now:      o.Now,
+		actor:    o.Actor,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -129,6 +135,10 @@ func (s *server) apiRoutes() http.Handler {
 	mux.HandleFunc("GET /api/complaints/{number}", s.getComplaint)
 	mux.HandleFunc("GET /api/messages", s.listMessages)
 	mux.HandleFunc("GET /api/export", s.export)
+	mux.HandleFunc("POST /api/complaints/{number}/actions", s.postAction)
+	mux.HandleFunc("/api/complaints/{number}/actions", postOnly)
+	mux.HandleFunc("GET /api/funnel", s.funnel)
+	mux.HandleFunc("GET /api/proposals", s.proposals)
 	mux.HandleFunc("/api/", s.noRoute)
 	return mux
 }

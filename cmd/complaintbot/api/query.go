@@ -94,8 +94,8 @@ type complaintList struct {
 	Offset     int                `json:"offset"`
 }
 
-// listComplaints serves GET /api/complaints?stage=&customer=&limit=&offset=,
-// newest first.
+// listComplaints serves GET /api/complaints?stage=&owner=&category=&overdue=&customer=&limit=&offset=,
+// newest first (filters: funnel.go).
 func (s *server) listComplaints(w http.ResponseWriter, r *http.Request) {
 	p, err := parsePage(r)
 	if err != nil {
@@ -103,12 +103,17 @@ func (s *server) listComplaints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	stage, email := q.Get("stage"), strings.TrimSpace(q.Get("customer"))
+	email := strings.TrimSpace(q.Get("customer"))
+	filter, err := parseComplaintFilter(q, s.now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	list := complaintList{Complaints: []complaintSummary{}, Limit: p.Limit, Offset: p.Offset}
 	err = s.st.View(r.Context(), func(tx store.Tx) error {
 		found := newLatest[*store.Complaint](p)
 		keep := func(c *store.Complaint) error {
-			if stage == "" || c.Stage == stage {
+			if filter.match(c) {
 				found.add(c)
 			}
 			return nil
