@@ -95,6 +95,9 @@ type scores struct {
 	why        []string
 }
 
+// wantWeight is what one kind of requested remedy adds to the complaint score.
+const wantWeight = 1.0
+
 // Classify reads one message. It never fails; see the package invariants.
 func (c *Classifier) Classify(subject, text string) Result {
 	full := clip(subject+"\n"+text, maxText)
@@ -144,6 +147,11 @@ func (s *scores) add(r *Rules, p *pattern) {
 		s.objective += t.weight
 		label = "cause objective"
 	case tWant:
+		// Asking for a remedy (refund, replacement, ...) is evidence of a
+		// complaint; each kind of want counts once.
+		if !s.wants[t.idx] {
+			s.complaint += wantWeight
+		}
 		s.wants[t.idx] = true
 		label = "wants " + r.Wants[t.idx].Name
 	case tPenalty:
