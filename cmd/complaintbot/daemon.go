@@ -115,7 +115,7 @@ func (d *daemon) wire(deps daemonDeps) error {
 	}
 	d.http = &http.Server{Handler: api.New(api.Options{
 		Store: d.st, Token: cfg.HTTP.Token.Value(), Gatherer: d.reg, Health: d.health,
-		Logger: d.log.With("component", "api"),
+		Logger: d.log.With("component", "api"), Actor: routerActor{r},
 	}), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }

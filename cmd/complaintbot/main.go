@@ -39,6 +39,8 @@ commands:
                                     write all complaints with messages and events
   classify -data FILE [-rules FILE] classify JSON Lines messages, one JSON result per line
   eval -data FILE [-rules FILE] [-json]  precision/recall/F1 of the classifier on labelled data
+  complaint <list|show|take|note|advance|resolve|approve|reassign|drop|reopen|reply|funnel|proposals> -config FILE ...
+                                    staff work through the running daemon's API ("complaint" alone for help)
 `
 
 func runMain(args []string, stdout, stderr io.Writer) int {
@@ -62,6 +64,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = cmdClassify(args[1:], stdout)
 	case "eval":
 		err = cmdEval(args[1:], stdout)
+	case "complaint":
+		err = cmdComplaint(ctx, args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
