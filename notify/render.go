@@ -58,6 +58,8 @@ type view struct {
 	staffView
 	// replyView holds a staff member's reply to the customer (reply.go).
 	replyView
+	// deadlineView holds reminders, escalations and delays (deadline.go).
+	deadlineView
 }
 
 // templateSet holds the parsed templates of one kind and language.
@@ -73,11 +75,14 @@ var templates = mustParseTemplates(templateFiles)
 // requiredData lists, per kind, the Data keys without which a message would
 // make no sense to the customer.
 var requiredData = map[string][]string{
-	"ack":        {"number"},
-	"not_kept":   {"number", dataNotKept},
-	KindAssigned: {"number"},
-	KindReply:    {"text"},
-	"link_code":  {"number", "code"},
+	"ack":          {"number"},
+	"not_kept":     {"number", dataNotKept},
+	KindAssigned:   {"number"},
+	KindReply:      {"text"},
+	"link_code":    {"number", "code"},
+	KindReminder:   {"number", "due"},
+	KindEscalation: {"number", "due"},
+	KindDelay:      {"number", "due"},
 }
 
 // Render renders n with its kind's template in its language (English when
@@ -153,6 +158,8 @@ func makeView(n *store.Notification, lang string, o RenderOptions) view {
 		NotKeptMore: more,
 		staffView:   makeStaffView(n),
 		replyView:   makeReplyView(n),
+
+		deadlineView: makeDeadlineView(n, lang, o),
 	}
 }
 

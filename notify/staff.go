@@ -17,7 +17,7 @@ const KindAssigned = "assigned"
 // References (they must never join the customer's thread), and are not
 // recorded as a message of the complaint's conversation: the sent row and
 // its "<kind>_sent" event are the record.
-var staffKinds = map[string]bool{KindAssigned: true}
+var staffKinds = map[string]bool{KindAssigned: true, KindReminder: true, KindEscalation: true}
 
 // IsStaffKind reports whether kind is addressed to staff, not a customer.
 func IsStaffKind(kind string) bool { return staffKinds[kind] }
