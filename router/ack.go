@@ -86,10 +86,12 @@ func (r *Router) reply(cust *store.Customer, c *store.Complaint, m *store.Messag
 		MessageID:   r.NewMessageID(c.ID),
 		InReplyTo:   cleanMessageID(m.MessageID),
 		References:  ackReferences(m),
-		Data:        data,
-		Status:      store.NotifyPending,
-		NextAttempt: now,
-		CreatedAt:   now,
+		// A Telegram complaint is answered in the chat it came from.
+		TelegramChatID: m.TelegramChatID,
+		Data:           data,
+		Status:         store.NotifyPending,
+		NextAttempt:    now,
+		CreatedAt:      now,
 	}
 }
 

@@ -65,7 +65,7 @@ func (r *Router) notifyOwner(tx store.Tx, c *store.Complaint, cust *store.Custom
 		return fmt.Errorf("queue owner notification of %s: %w", c.Number, err)
 	}
 	out.notifications++
-	return nil
+	return r.notifyOwnerTelegram(tx, c, n, owner, now, out)
 }
 
 func (r *Router) ownerData(c *store.Complaint, cust *store.Customer, text, reason, flag string) map[string]string {

@@ -29,6 +29,8 @@ type outcome struct {
 	classified     map[string]int // classifiedLabel -> count
 	assigned       map[string]int // assignment rule -> count
 	extremism      int
+	// staffActions run after the commit (Telegram buttons; telegram_act.go).
+	staffActions []staffAction
 }
 
 func (o *outcome) count(m *map[string]int, label string) {
@@ -59,6 +61,9 @@ func (r *Router) route(tx store.Tx, m *store.Message, out *outcome) error {
 		out.ignore(labelDuplicate)
 		r.log.Debug("duplicate message not stored again", "message_id", m.MessageID, "hash", m.ContentHash)
 		return nil
+	}
+	if m.Channel == store.ChannelTelegram {
+		return r.routeTelegram(tx, m, out)
 	}
 	if label, noise := r.classifyNoise(m); noise {
 		out.ignore(label)
@@ -210,7 +215,7 @@ func (r *Router) addToComplaint(tx store.Tx, cust *store.Customer, c *store.Comp
 // over the hourly cap).
 func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Message, lang string, now time.Time, out *outcome) error {
 	cls, classified := r.classify(m)
-	if classified && cls.Lang != "" && cls.Lang != "other" {
+	if classified && cls.Lang != "" && cls.Lang != "other" && telegramLang(m) == "" {
 		lang, cust.Lang = cls.Lang, cls.Lang
 	}
 	c := r.newComplaint(cust, m, lang, now)

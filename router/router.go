@@ -25,6 +25,11 @@
 //   - A new record is classified and, with staff configured, owned by
 //     somebody in the same transaction that creates it: never by nobody.
 //     The reason for both is in its events ("classified", "assigned").
+//   - Staff change a complaint only through Act (any channel builds an
+//     Action): stages move only as the workflow allows (workflow.go), every
+//     change is an event naming the staff member, and a refused action
+//     changes nothing. A staff member's mail answering our signed
+//     Message-ID is an action, never a customer message of the complaint.
 //   - A message the classifier judges not to be a complaint is kept as a
 //     record in stage not_complaint and never acknowledged; a reply to such
 //     a record opens a record of its own, so it is judged on its own. The extremism

@@ -31,7 +31,7 @@ func routerAssignment(cfg *configs.Config) *router.Assignment {
 	}
 	for _, s := range cfg.Staff {
 		a.Staff = append(a.Staff, router.Staff{ID: s.ID, Name: s.Name, Email: s.Email, Teams: s.Teams,
-			Languages: s.Languages, Away: !s.IsAvailable(), Role: s.Role})
+			Languages: s.Languages, Away: !s.IsAvailable(), Role: s.Role, TelegramID: s.TelegramID})
 	}
 	for _, t := range cfg.Teams {
 		a.Teams = append(a.Teams, router.Team{Name: t.Name, Head: t.Head})
