@@ -56,6 +56,9 @@ type Staff struct {
 	// Away is true during vacation or sick leave: no new complaints.
 	Away bool
 	Role string // RoleFrontline (when empty), RoleHead, RoleTop
+	// Manager is the staff id of who hears when this person misses a
+	// deadline ("": the team head, then the default owner).
+	Manager string
 	// TelegramID is their Telegram user id (0: none): they get their
 	// complaints' cards there and may press staff buttons.
 	TelegramID int64

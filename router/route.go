@@ -295,6 +295,11 @@ func (r *Router) followThrough(tx store.Tx, o *opening, cls Classification, clas
 			return err
 		}
 	}
+	// The deadline before the owner's mail and the acknowledgement: both
+	// show it, and it depends on the category and tier just set.
+	if err := r.ScheduleStage(tx, o.c, o.c.Stage, now); err != nil {
+		return err
+	}
 	if err := r.assignNew(tx, o, now, out); err != nil {
 		return err
 	}

@@ -97,6 +97,11 @@ type Options struct {
 	// DefaultRepeatWindow.
 	RepeatComplaints int
 	RepeatWindow     time.Duration
+	// Deadlines sets stage deadlines in business hours, reminders and
+	// escalation (deadline.go); the registered stage's deadline is then
+	// the reaction time the acknowledgement promises. Nil means DueAt is
+	// arrival + ReactionTime in plain time and nothing is scheduled.
+	Deadlines *Deadlines
 	// Workflow configures staff actions (resolution kinds, consolation
 	// bonuses, handoffs). Nil means the defaults.
 	Workflow *Workflow
@@ -118,6 +123,7 @@ type Router struct {
 	dir              *directory // nil: no staff, no assignment
 	repeatComplaints int
 	repeatWindow     time.Duration
+	dl               *deadlines // nil: no deadlines scheduled
 	wf               *workflow
 	stageHooks       []stageHook // run when a complaint enters a stage (stage.go)
 }
@@ -150,6 +156,12 @@ func New(o Options) (*Router, error) {
 		return nil, err
 	}
 	r.dir = dir
+	if r.dl, err = newDeadlines(o.Deadlines, r.reactionTime); err != nil {
+		return nil, err
+	}
+	if r.dl != nil {
+		r.stageHooks = append(r.stageHooks, r.deadlineHook)
+	}
 	if r.wf, err = newWorkflow(o.Workflow, dir); err != nil {
 		return nil, err
 	}
@@ -210,6 +222,9 @@ func (r *Router) Deliver(ctx context.Context, b store.Batch) error {
 	r.metrics.record(b.Source, &out, r.now())
 	if out.notifications > 0 && r.onNotify != nil {
 		r.onNotify()
+	}
+	if out.complaints > 0 {
+		r.KickScheduler() // their deadlines' jobs
 	}
 	return nil
 }

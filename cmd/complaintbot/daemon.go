@@ -30,6 +30,9 @@ type daemonDeps struct {
 	TLSConfig *tls.Config
 	// NoSync turns off fsync in the store (demo and tests only).
 	NoSync bool
+	// TelegramPerChat spaces messages to one Telegram chat; zero means
+	// notify's default (1s, Telegram's limit). Tests against a fake shorten it.
+	TelegramPerChat time.Duration
 }
 
 // daemon is the wired program: one store, one router, one notifier, one
@@ -67,7 +70,8 @@ func newDaemon(cfg *configs.Config, deps daemonDeps) (*daemon, error) {
 func (d *daemon) wire(deps daemonDeps) error {
 	cfg := d.cfg
 	n, err := notify.New(notify.Options{
-		Store: d.st,
+		Store:    d.st,
+		Telegram: notifyTelegram(cfg, deps),
 		SMTP: notify.SMTPOptions{Addr: cfg.SMTP.Addr(), TLS: cfg.SMTP.TLS, TLSConfig: d.tlsConfig(deps, cfg.SMTP.Host, cfg.SMTP.InsecureSkipVerify),
 			Username: cfg.SMTP.User, Password: cfg.SMTP.Password.Value(), HeloName: cfg.SMTP.Helo},
 		From:        store.Address{Name: cfg.SMTP.FromAddr.Name, Email: cfg.SMTP.FromAddr.Address},
@@ -113,6 +117,9 @@ func (d *daemon) wire(deps daemonDeps) error {
 		}
 		d.sources = append(d.sources, src)
 	}
+	if err := d.addTelegram(deps, r); err != nil {
+		return err
+	}
 	d.http = &http.Server{Handler: api.New(api.Options{
 		Store: d.st, Token: cfg.HTTP.Token.Value(), Gatherer: d.reg, Health: d.health,
 		Logger: d.log.With("component", "api"), Actor: routerActor{r},
@@ -131,7 +138,7 @@ func (d *daemon) health() []api.Check {
 	var checks []api.Check
 	for _, s := range d.sources {
 		h := s.Health()
-		checks = append(checks, api.Check{Name: "inbox:" + s.Name(), OK: h.OK, Detail: h})
+		checks = append(checks, api.Check{Name: checkName(s), OK: h.OK, Detail: h})
 	}
 	nh := d.notifier.Health()
 	checks = append(checks, api.Check{Name: "smtp", OK: nh.OK, Detail: nh})
