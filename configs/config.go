@@ -45,6 +45,9 @@ type Config struct {
 	Classify Classify `yaml:"classify"`
 	// Telegram (configs/telegram.go): the bot for customers and staff.
 	Telegram Telegram `yaml:"telegram"`
+	// Workflow (configs/workflow.go): staff actions, business hours and
+	// stage deadlines.
+	Workflow Workflow `yaml:"workflow"`
 
 	// Location is Company.Timezone loaded by Validate.
 	Location *time.Location `yaml:"-"`
@@ -308,5 +311,6 @@ func (c *Config) applyDefaults() {
 		c.Log.Format = "text"
 	}
 	c.applyStaffDefaults()
+	c.applyWorkflowDefaults()
 	c.Telegram.applyDefaults()
 }

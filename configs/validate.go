@@ -42,6 +42,7 @@ func (c *Config) Validate(getenv func(string) string, readFile func(string) ([]b
 	}
 	c.validateAssignment(&p, readFile)
 	c.validateTelegram(&p, r)
+	c.validateWorkflow(&p)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		p.addf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
