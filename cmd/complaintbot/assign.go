@@ -31,7 +31,7 @@ func routerAssignment(cfg *configs.Config) *router.Assignment {
 	}
 	for _, s := range cfg.Staff {
 		a.Staff = append(a.Staff, router.Staff{ID: s.ID, Name: s.Name, Email: s.Email, Teams: s.Teams,
-			Languages: s.Languages, Away: !s.IsAvailable(), Role: s.Role, TelegramID: s.TelegramID})
+			Languages: s.Languages, Away: !s.IsAvailable(), Role: s.Role, Manager: s.Manager, TelegramID: s.TelegramID})
 	}
 	for _, t := range cfg.Teams {
 		a.Teams = append(a.Teams, router.Team{Name: t.Name, Head: t.Head})
@@ -55,6 +55,9 @@ func newClassifier(cfg *configs.Config) (router.Classifier, error) {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
 	if err := checkRoutedCategories(cfg.Routing.Categories, c.Categories()); err != nil {
+		return nil, err
+	}
+	if err := checkDeadlineCategories(cfg.Workflow, c.Categories()); err != nil {
 		return nil, err
 	}
 	return classifierAdapter{c}, nil

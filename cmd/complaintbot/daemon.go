@@ -96,6 +96,7 @@ func (d *daemon) wire(deps daemonDeps) error {
 		Now: deps.Now, Logger: d.log.With("component", "router"), OnNotify: n.Kick, Registerer: d.reg,
 		Classifier: cls, Assignment: routerAssignment(cfg),
 		RepeatComplaints: cfg.Classify.Extremism.RepeatComplaints, RepeatWindow: cfg.Classify.Extremism.RepeatWindow.D(),
+		Deadlines: routerDeadlines(cfg.Workflow),
 	})
 	if err != nil {
 		return err
@@ -172,6 +173,9 @@ func (d *daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return recovered(d.log, s.Name(), func() error { return s.Run(gctx) }) })
 	}
 	g.Go(func() error { return recovered(d.log, "notify", func() error { return d.notifier.Run(gctx) }) })
+	g.Go(func() error {
+		return recovered(d.log, "scheduler", func() error { return d.router.RunScheduler(gctx) })
+	})
 	g.Go(func() error {
 		err := d.http.Serve(d.ln)
 		if errors.Is(err, http.ErrServerClosed) {
