@@ -226,6 +226,7 @@ func (r *Router) Deliver(ctx context.Context, b store.Batch) error {
 	if out.complaints > 0 {
 		r.KickScheduler() // their deadlines' jobs
 	}
+	r.runStaffActions(ctx, out.staffActions)
 	return nil
 }
 
