@@ -184,8 +184,8 @@ func (d *deadlines) stageTime(c *store.Complaint, stage string) (time.Duration, 
 // cancelled, and the reminders and the breach job of this stage are
 // created, with an event "deadline_set". A stage without a time (resolved,
 // closed, ...) clears c.DueAt and leaves no pending job. Without
-// Options.Deadlines it does nothing. Call KickScheduler after the
-// transaction commits.
+// Options.Deadlines it does nothing. It wakes the scheduler, whose look at
+// the next job waits for tx to end, so callers need not.
 func (r *Router) ScheduleStage(tx store.Tx, c *store.Complaint, stage string, from time.Time) error {
 	if r.dl == nil {
 		return nil
@@ -206,6 +206,7 @@ func (r *Router) ScheduleStage(tx store.Tx, c *store.Complaint, stage string, fr
 	if err := r.dl.scheduleJobs(tx, c, stage, from, d, due); err != nil {
 		return err
 	}
+	r.KickScheduler()
 	fields := map[string]string{
 		"stage": stage, "due": formatTime(due), "business_time": d.String(),
 		"priority": r.dl.priority(c), "rule": why,

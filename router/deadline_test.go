@@ -553,6 +553,27 @@ func TestRunSchedulerWithFakeTimer(t *testing.T) {
 	if got := f.notificationsOf(KindReminder)[1]; got.To.Email != "jonas@acme.test" {
 		t.Errorf("second reminder to %s", got.To.Email)
 	}
+
+	// A transition through ScheduleStage alone, nobody kicking after the
+	// commit: the first complaint enters analysis, which cancels its 90%
+	// reminder at 17:36; the timer moves to the next job, the second
+	// complaint's 90% reminder at 17:48, read once the transaction commits.
+	err := f.st.Update(context.Background(), func(tx store.Tx) error {
+		c, err := tx.Complaint(1)
+		if err != nil {
+			return err
+		}
+		c.Stage = store.StageAnalysis
+		if err := f.r.ScheduleStage(tx, c, c.Stage, e.clk.Now()); err != nil {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond) // the scheduler, kicked, waits for this commit
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the timer moved past the cancelled reminder", timerAt(time.Date(2026, 3, 27, 17, 48, 0, 0, loc)))
 }
 
 // TestJobFailureIsRetried: a job whose transaction fails is retried after

@@ -21,9 +21,11 @@ const (
 	maxSchedulerSleep = 10 * time.Minute
 )
 
+// errReadPass rolls back the scheduler's look at the next job.
+var errReadPass = errors.New("router: read only")
+
 // KickScheduler wakes the scheduler to look at the earliest job again.
-// Call it after committing a transaction that called ScheduleStage. It
-// never blocks.
+// ScheduleStage calls it; it never blocks.
 func (r *Router) KickScheduler() {
 	if r.dl == nil {
 		return
@@ -73,10 +75,18 @@ func (r *Router) schedulerPass(ctx context.Context) (time.Duration, error) {
 	}
 	var next time.Time
 	var ok bool
-	err := r.store.View(ctx, func(tx store.Tx) (err error) {
-		next, ok, err = tx.NextJobDue()
-		return err
+	// A write transaction that never commits: it waits for the one in
+	// flight, so a kick sent from inside ScheduleStage is answered with
+	// that transaction's jobs (or without them, had it failed).
+	err := r.store.Update(ctx, func(tx store.Tx) (err error) {
+		if next, ok, err = tx.NextJobDue(); err != nil {
+			return err
+		}
+		return errReadPass
 	})
+	if errors.Is(err, errReadPass) {
+		err = nil
+	}
 	if err != nil || !ok {
 		return r.dl.maxSleep, err
 	}
