@@ -656,3 +656,53 @@ func TestDeadlinesValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffActionsMoveDeadlines: the workflow's transitions (Act) run the
+// deadline hook: advancing replaces the first-answer jobs by the
+// analysis ones, dropping cancels everything and clears DueAt, and
+// reopening schedules analysis again.
+func TestStaffActionsMoveDeadlines(t *testing.T) {
+	e := newDeadlineEnv(t, nil)
+	f, _ := e.open()
+	loc := vilnius(t)
+	f.deliver(lateParcel())
+	c := f.onlyComplaint()
+	act := func(a Action) {
+		t.Helper()
+		a.Number, a.Actor = c.Number, "anna"
+		if _, err := f.r.Act(context.Background(), a); err != nil {
+			t.Fatalf("Act(%s): %v", a.Kind, err)
+		}
+	}
+	e.clk.Add(time.Hour) // Friday 15:00
+	act(Action{Kind: ActionAdvance})
+	c = f.onlyComplaint()
+	if want := time.Date(2026, 3, 31, 13, 0, 0, 0, loc); c.Stage != store.StageAnalysis || !c.DueAt.Equal(want) {
+		t.Fatalf("after advance: %s due %s, want analysis due %s", c.Stage, c.DueAt.In(loc), want)
+	}
+	pending := func() []string {
+		var out []string
+		for _, j := range f.jobs(c.ID) {
+			if j.Status == store.JobPending {
+				out = append(out, j.Kind+"/"+j.Stage)
+			}
+		}
+		return out
+	}
+	if got := pending(); !slices.Equal(got, []string{"reminder/analysis", "reminder/analysis", "breach/analysis"}) {
+		t.Errorf("pending after advance: %v", got)
+	}
+	act(Action{Kind: ActionDrop, To: store.DropClarified, Text: "explained by phone"})
+	if c = f.onlyComplaint(); !c.DueAt.IsZero() || len(pending()) != 0 {
+		t.Errorf("after drop: DueAt %s, pending %v", c.DueAt, pending())
+	}
+	act(Action{Kind: ActionReopen, Text: "customer wrote again"})
+	if got := pending(); len(got) != 3 || f.onlyComplaint().DueAt.IsZero() {
+		t.Errorf("after reopen: pending %v", got)
+	}
+	e.clk.Add(3 * 24 * time.Hour)
+	f.runDue()
+	if n := len(f.notificationsOf(KindEscalation)); n != 0 {
+		t.Errorf("%d escalations before the reopened analysis is due", n)
+	}
+}
