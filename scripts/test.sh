@@ -2,9 +2,10 @@
 # test.sh: the one command that runs every test of complaintbot, as CI does.
 #
 # It starts the real mail stack (scripts/mailstack.sh: Dovecot and Postfix on 127.0.0.1;
-# needs root, installs them on first use), then runs go vet, all tests with the race
+# needs root, installs them on first use) and the npm Telegram emulator
+# (scripts/telegram-test-api.sh: telegram-test-api on 127.0.0.1), then runs go vet, all tests with the race
 # detector, and every fuzz target for a short while. Integration tests fail rather than
-# skip when the stack is missing (COMPLAINTBOT_REQUIRE_MAILSTACK=1).
+# skip when the stack or the emulator is missing (COMPLAINTBOT_REQUIRE_MAILSTACK=1).
 # Exits non-zero if any phase fails; prints the time each phase took.
 #
 #   FUZZTIME      time per fuzz target (default 15s; 0 skips fuzzing)
@@ -80,6 +81,10 @@ abort_unless_ok download
 phase mailstack scripts/mailstack.sh start
 abort_unless_ok mailstack
 eval "$(scripts/mailstack.sh env)"
+# The npm Telegram emulator (telegram-test-api, pinned) for the Telegram smoke test.
+phase tgemulator scripts/telegram-test-api.sh start
+trap 'scripts/telegram-test-api.sh stop' EXIT
+eval "$(scripts/telegram-test-api.sh env)"
 phase vet go vet ./...
 phase test go test -race -count=1 -timeout "$TEST_TIMEOUT" ./...
 phase fuzz fuzz_all
