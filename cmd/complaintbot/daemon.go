@@ -33,6 +33,9 @@ type daemonDeps struct {
 	// TelegramPerChat spaces messages to one Telegram chat; zero means
 	// notify's default (1s, Telegram's limit). Tests against a fake shorten it.
 	TelegramPerChat time.Duration
+	// TelegramPerSecond caps Telegram messages per second overall; zero
+	// means notify's default (30, Telegram's limit). Benchmarks raise it.
+	TelegramPerSecond int
 }
 
 // daemon is the wired program: one store, one router, one notifier, one

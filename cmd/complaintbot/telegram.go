@@ -15,7 +15,7 @@ func notifyTelegram(cfg *configs.Config, deps daemonDeps) *notify.TelegramOption
 		return nil
 	}
 	return &notify.TelegramOptions{Token: cfg.Telegram.Token.Value(), APIEndpoint: cfg.Telegram.MethodURL(),
-		PerChat: deps.TelegramPerChat}
+		PerChat: deps.TelegramPerChat, PerSecond: deps.TelegramPerSecond}
 }
 
 // addTelegram adds the bot's long-polling source when the bot is on.
