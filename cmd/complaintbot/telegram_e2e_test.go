@@ -306,6 +306,34 @@ func TestTelegramEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("resolve through the guided prompts", func(t *testing.T) {
+		w.tg.PushCallback(tgDmitri, tgDmitri, 1, "a:res:"+ivanFirst)
+		w.eventually(t, "resolution kinds", func(store.Tx) bool {
+			for _, m := range w.tg.Sent(tgDmitri) {
+				if strings.Contains(m.Text, "Решение по "+ivanFirst) && len(m.Keyboard) > 0 && m.Keyboard[0][0].Data == "a:rk:"+ivanFirst+":refund" {
+					return true
+				}
+			}
+			return false
+		})
+		w.tg.PushCallback(tgDmitri, tgDmitri, 1, "a:rk:"+ivanFirst+":refund")
+		w.eventually(t, "amount prompt", func(store.Tx) bool { return containsText(w.tg.Sent(tgDmitri), ivanFirst+": сумма") })
+		w.tg.PushText(tgDmitri, tgDmitri, "двадцать", "ru")
+		w.eventually(t, "amount refused", func(store.Tx) bool { return containsText(w.tg.Sent(tgDmitri), "Это не сумма") })
+		w.tg.PushText(tgDmitri, tgDmitri, "25,50", "ru")
+		w.eventually(t, "cause prompt", func(store.Tx) bool { return containsText(w.tg.Sent(tgDmitri), "первопричина") })
+		w.tg.PushText(tgDmitri, tgDmitri, "Курьер уронил посылку", "ru")
+		w.eventually(t, "prevention prompt", func(store.Tx) bool { return containsText(w.tg.Sent(tgDmitri), "не повторилось") })
+		w.tg.PushText(tgDmitri, tgDmitri, "Усиленная упаковка для хрупких товаров", "ru")
+		w.eventually(t, "resolved", func(tx store.Tx) bool {
+			c, _ := tx.ComplaintByNumber(ivanFirst)
+			r := c.Resolution
+			return c.Stage == store.StageResolved && r != nil && r.Kind == "refund" && r.Amount == "25.50" &&
+				r.RootCause == "Курьер уронил посылку" && r.Prevention == "Усиленная упаковка для хрупких товаров" && r.By == "dmitri"
+		})
+		w.eventually(t, "done message", func(store.Tx) bool { return containsText(w.tg.Sent(tgDmitri), "Готово: resolve "+ivanFirst) })
+	})
+
 	t.Run("a stranger's press is refused and recorded", func(t *testing.T) {
 		w.tg.PushCallback(tgMallory, tgMallory, 1, "a:take:"+ivanSecond)
 		refusal := w.waitSent(t, tgMallory, 1)[0]
@@ -430,4 +458,41 @@ func waitMail(t *testing.T, s *fakemail.SMTP, match func(ackView) bool) ackView 
 	}
 	t.Fatalf("no matching mail among %d", len(s.Messages()))
 	return ackView{}
+}
+
+// TestTelegramRestart: updates that arrive while the daemon is down are
+// read once after it comes back; nothing committed before is read again.
+func TestTelegramRestart(t *testing.T) {
+	w := startTelegramWorld(t)
+	w.tg.PushText(tgRuta, tgRuta, "Laba diena, negavau užsakymo 7781, prašau grąžinti pinigus.", "lt")
+	ack := w.waitSent(t, tgRuta, 1)[0]
+	if !strings.Contains(ack.Text, "užregistravome") {
+		t.Fatalf("ack = %q", ack.Text)
+	}
+	w.stop()
+	w.tg.PushText(tgRuta, tgRuta, "Siuntos numeris LT123456789.", "lt")
+	w.tg.PushCommand(tgRuta, tgRuta, "/status", "lt")
+	w.start()
+	status := w.waitSent(t, tgRuta, 2)[1]
+	if !numberRE.MatchString(status.Text) {
+		t.Fatalf("status after restart = %q", status.Text)
+	}
+	w.eventually(t, "one complaint with both messages, each once", func(tx store.Tx) bool {
+		cs := complaintsOfTelegram(tx, tgRuta)
+		if len(cs) != 1 {
+			return false
+		}
+		msgs, _ := tx.MessagesOf(cs[0].ID)
+		in := 0
+		for _, m := range msgs {
+			if m.Direction == store.DirectionIn {
+				in++
+			}
+		}
+		return in == 2
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := len(w.tg.Sent(tgRuta)); n != 2 {
+		t.Errorf("Rūta got %d messages, want 2 (ack, status): %q", n, texts(w.tg.Sent(tgRuta)))
+	}
 }
