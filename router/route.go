@@ -31,6 +31,10 @@ type outcome struct {
 	extremism      int
 	// staffActions run after the commit (Telegram buttons; telegram_act.go).
 	staffActions []staffAction
+	// pre holds classifications computed before the transaction, aligned
+	// with the batch; cur is the index of the message being routed.
+	pre []*Classification
+	cur int
 }
 
 func (o *outcome) count(m *map[string]int, label string) {
@@ -214,7 +218,7 @@ func (r *Router) addToComplaint(tx store.Tx, cust *store.Customer, c *store.Comp
 // acknowledged when it is a complaint (or the acknowledgement suppressed
 // over the hourly cap).
 func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Message, lang string, now time.Time, out *outcome) error {
-	cls, classified := r.classify(m)
+	cls, classified := r.classifyIn(m, out)
 	if classified && cls.Lang != "" && cls.Lang != "other" && telegramLang(m) == "" {
 		lang, cust.Lang = cls.Lang, cls.Lang
 	}

@@ -212,8 +212,9 @@ func (r *Router) checkDomain() error {
 // cursor, in one transaction. It implements ingest.Sink.
 func (r *Router) Deliver(ctx context.Context, b store.Batch) error {
 	var out outcome
+	pre := r.preclassify(b.Messages)
 	err := r.store.Update(ctx, func(tx store.Tx) error {
-		out = outcome{} // a store may run fn again; count only the last run
+		out = outcome{pre: pre} // a store may run fn again; count only the last run
 		return r.deliverTx(tx, b, &out)
 	})
 	if err != nil {
@@ -236,6 +237,7 @@ func (r *Router) deliverTx(tx store.Tx, b store.Batch, out *outcome) error {
 			continue
 		}
 		m := cloneMessage(in, b.Source)
+		out.cur = i
 		if err := r.route(tx, m, out); err != nil {
 			return fmt.Errorf("message %d (Message-ID %q): %w", i, in.MessageID, err)
 		}
