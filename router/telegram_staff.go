@@ -42,6 +42,8 @@ const (
 	verbResolveKind  = "rk"
 	verbCancel       = "cancel"
 	verbHelp         = "help"
+	verbAdvance      = "adv"
+	verbApprove      = "apr"
 )
 
 // Chat states of the staff flow.
@@ -64,6 +66,7 @@ const (
 var staffCommands = map[string]string{
 	"/take": verbTake, "/reply": verbReply, "/note": verbNote, "/reassign": verbReassignMenu,
 	"/resolve": verbResolve, cmdCancel: verbCancel,
+	"/advance": verbAdvance, "/approve": verbApprove,
 }
 
 // staffInput is a press or a staff command, parsed.
@@ -282,6 +285,12 @@ func (s *staffSession) verb(in staffInput) error {
 		return s.resolveMenu(c.Number)
 	case verbResolveKind:
 		return s.resolveKind(c.Number, in.arg)
+	case verbAdvance:
+		// "/advance C-… [stage]": the next stage, or the one named.
+		s.act(staffAction{kind: ActionAdvance, number: c.Number, to: firstWord(cmpOr(in.arg, in.text))})
+	case verbApprove:
+		// "/approve C-… [amount [currency]]": without an amount, the claimed one.
+		s.act(staffAction{kind: ActionApprove, number: c.Number, resolution: approvalOf(in.text)})
 	default:
 		return s.info(phrase(s.lang, phStaffHelp), nil)
 	}
@@ -500,4 +509,26 @@ func (r *Router) notifyOwnerTelegram(tx store.Tx, c *store.Complaint, email *sto
 	}
 	out.notifications++
 	return nil
+}
+
+// firstWord is the first space-separated word of s ("" when none).
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// approvalOf reads "AMOUNT [CURRENCY]" of an /approve command; nil means
+// the amount the complaint claims.
+func approvalOf(text string) *store.Resolution {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return nil
+	}
+	res := &store.Resolution{Amount: strings.ReplaceAll(f[0], ",", ".")}
+	if len(f) > 1 {
+		res.Currency = strings.ToUpper(f[1])
+	}
+	return res
 }

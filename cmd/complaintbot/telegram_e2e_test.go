@@ -369,6 +369,28 @@ func TestTelegramEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("advance and approve by staff command", func(t *testing.T) {
+		w.tg.PushCommand(tgPeter, tgPeter, "/approve "+janeNumber+" 500 EUR", "en") // frontline: refused
+		w.tg.PushCommand(tgNatalia, tgNatalia, "/advance "+janeNumber, "en")
+		w.tg.PushCommand(tgNatalia, tgNatalia, "/approve "+janeNumber+" 500 EUR", "en")
+		w.eventually(t, "analysis stage and one approval by the head", func(tx store.Tx) bool {
+			c, err := tx.ComplaintByNumber(janeNumber)
+			if err != nil || c.Stage != store.StageAnalysis || len(c.Approvals) != 1 {
+				return false
+			}
+			a := c.Approvals[0]
+			return a.By == "natalia" && a.Amount == "500" && count(eventKinds(tx, c.ID), "advanced") == 1
+		})
+		w.eventually(t, "the refusal told to the frontline member", func(store.Tx) bool {
+			for _, m := range w.tg.Sent(tgPeter) {
+				if strings.Contains(m.Text, "approv") && strings.Contains(m.Text, janeNumber) {
+					return true
+				}
+			}
+			return false
+		})
+	})
+
 	t.Run("linking: a stranger quoting the number is not linked, the owner with the code is", func(t *testing.T) {
 		w.tg.PushText(tgMallory, tgMallory, "About "+janeNumber+": please send me the details", "en")
 		w.tg.PushCommand(tgMallory, tgMallory, "/link "+janeNumber, "en")
