@@ -173,9 +173,7 @@ type IMAPSource struct {
 	metrics imapMetrics
 	running atomic.Bool
 
-	mu     sync.Mutex // guards health and warned
-	health Health
-	warned bool // the sustained failure was logged at Warn
+	health *healthState
 }
 
 var _ Source = (*IMAPSource)(nil)
@@ -194,8 +192,7 @@ func NewIMAPSource(o IMAPOptions) (*IMAPSource, error) {
 		o:       o,
 		log:     o.Logger.With("source", o.Name),
 		metrics: m,
-		// No failure yet: OK until the first one.
-		health: Health{Source: o.Name, OK: true},
+		health:  newHealthState(o.Name),
 	}, nil
 }
 
@@ -203,11 +200,7 @@ func NewIMAPSource(o IMAPOptions) (*IMAPSource, error) {
 func (s *IMAPSource) Name() string { return s.o.Name }
 
 // Health returns the current state; safe for concurrent use.
-func (s *IMAPSource) Health() Health {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.health
-}
+func (s *IMAPSource) Health() Health { return s.health.get() }
 
 // Run works until ctx ends and then returns nil. It returns an error only
 // when it is already running.
@@ -257,37 +250,18 @@ func (s *IMAPSource) session(ctx context.Context, synced func()) error {
 
 // fail records a failed session in Health and the log.
 func (s *IMAPSource) fail(err error, retryIn time.Duration) {
-	now := s.o.Now()
-	s.mu.Lock()
-	h := &s.health
-	h.OK = false
-	h.ConsecutiveFailures++
-	if h.FailingSince.IsZero() {
-		h.FailingSince = now
-	}
-	h.LastError = err.Error()
-	sustained := !s.warned && now.Sub(h.FailingSince) >= s.o.FailingAfter
-	s.warned = s.warned || sustained
-	failures, since := h.ConsecutiveFailures, h.FailingSince
-	s.mu.Unlock()
-
+	sp := s.health.failed(err, s.o.Now(), s.o.FailingAfter)
 	s.metrics.errors.Inc()
-	if sustained {
-		s.log.Warn("imap inbox failing", "since", since, "failures", failures, "err", err)
+	if sp.sustained {
+		s.log.Warn("imap inbox failing", "since", sp.since, "failures", sp.failures, "err", err)
 		return
 	}
-	s.log.Info("imap session failed; reconnecting", "retry_in", retryIn, "failures", failures, "err", err)
+	s.log.Info("imap session failed; reconnecting", "retry_in", retryIn, "failures", sp.failures, "err", err)
 }
 
 // succeed records a completed catch-up.
 func (s *IMAPSource) succeed(mode string) {
-	now := s.o.Now()
-	s.mu.Lock()
-	recovered := s.warned
-	s.warned = false
-	s.health = Health{Source: s.o.Name, OK: true, LastSuccess: now, Mode: mode}
-	s.mu.Unlock()
-	if recovered {
+	if _, warned := s.health.succeeded(s.o.Now(), mode); warned {
 		s.log.Info("imap inbox recovered")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -167,9 +166,7 @@ type TelegramSource struct {
 	// goroutine only).
 	fileFailures map[string]int
 
-	mu     sync.Mutex // guards health and warned
-	health Health
-	warned bool
+	health *healthState
 }
 
 var _ Source = (*TelegramSource)(nil)
@@ -189,7 +186,7 @@ func NewTelegramSource(o TelegramOptions) (*TelegramSource, error) {
 		log:          o.Logger.With("source", o.Name),
 		metrics:      m,
 		fileFailures: map[string]int{},
-		health:       Health{Source: o.Name, OK: true},
+		health:       newHealthState(o.Name),
 	}, nil
 }
 
@@ -197,11 +194,7 @@ func NewTelegramSource(o TelegramOptions) (*TelegramSource, error) {
 func (s *TelegramSource) Name() string { return s.o.Name }
 
 // Health returns the current state; safe for concurrent use.
-func (s *TelegramSource) Health() Health {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.health
-}
+func (s *TelegramSource) Health() Health { return s.health.get() }
 
 // Run works until ctx ends and then returns nil. It returns an error only
 // when it is already running.
@@ -468,27 +461,15 @@ func (s *TelegramSource) cursor(ctx context.Context) (store.Cursor, error) {
 
 // fail records a failed session in Health and the log.
 func (s *TelegramSource) fail(err error, retryIn time.Duration) {
-	now := s.o.Now()
-	s.mu.Lock()
-	h := &s.health
-	h.OK = false
-	h.ConsecutiveFailures++
-	if h.FailingSince.IsZero() {
-		h.FailingSince = now
-	}
-	h.LastError = err.Error()
-	sustained := !s.warned && now.Sub(h.FailingSince) >= s.o.FailingAfter
-	s.warned = s.warned || sustained
-	failures, since := h.ConsecutiveFailures, h.FailingSince
-	s.mu.Unlock()
-
+	sp := s.health.failed(err, s.o.Now(), s.o.FailingAfter)
+	failures := sp.failures
 	s.metrics.errors.Inc()
 	var e *tgbotapi.Error
 	switch {
 	case errors.As(err, &e) && e.Code == http.StatusUnauthorized:
 		s.log.Error("telegram bot token rejected", "retry_in", retryIn, "failures", failures, "err", err)
-	case sustained:
-		s.log.Warn("telegram source failing", "since", since, "failures", failures, "err", err)
+	case sp.sustained:
+		s.log.Warn("telegram source failing", "since", sp.since, "failures", failures, "err", err)
 	default:
 		s.log.Info("telegram polling failed; retrying", "retry_in", retryIn, "failures", failures, "err", err)
 	}
@@ -496,13 +477,7 @@ func (s *TelegramSource) fail(err error, retryIn time.Duration) {
 
 // succeed records a successful getUpdates.
 func (s *TelegramSource) succeed() {
-	now := s.o.Now()
-	s.mu.Lock()
-	recovered := s.warned || !s.health.OK
-	s.warned = false
-	s.health = Health{Source: s.o.Name, OK: true, LastSuccess: now, Mode: "long-poll"}
-	s.mu.Unlock()
-	if recovered {
+	if failing, warned := s.health.succeeded(s.o.Now(), "long-poll"); failing || warned {
 		s.log.Info("telegram source recovered")
 	}
 }
