@@ -178,6 +178,9 @@ func (n *Notifier) appendEvent(tx store.Tx, row *store.Notification, at time.Tim
 // count updates the metrics and the log once outcomes are committed.
 func (n *Notifier) count(done []*job) {
 	for _, j := range done {
+		if j.lost {
+			continue
+		}
 		ch, kind := j.row.Channel, j.row.Kind
 		if ch == "" {
 			ch = store.ChannelEmail

@@ -51,25 +51,46 @@ type envelope struct {
 	from, to string
 }
 
-// send hands msg to the relay, dialing when there is no open connection.
-// When a reused connection proves dead before anything was handed over it
-// dials once more: nothing can be duplicated at that point.
+// send hands msg to the relay: begin, then finish.
 func (r *relayConn) send(ctx context.Context, env envelope, msg []byte) error {
+	w, err := r.begin(ctx, env, msg)
+	if err != nil {
+		return err
+	}
+	return r.finish(w)
+}
+
+// begin runs MAIL, RCPT and DATA and writes msg, all but the final dot:
+// the relay has accepted nothing when it returns. It dials when there is
+// no open connection; when a reused connection proves dead before MAIL was
+// accepted it dials once more (nothing can be duplicated at that point).
+func (r *relayConn) begin(ctx context.Context, env envelope, msg []byte) (*smtp.DataCommand, error) {
 	reused := r.c != nil
 	if !reused {
 		if err := r.dial(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	err := r.transaction(env, msg)
+	w, err := r.open(env, msg)
 	if err != nil && reused && errors.Is(err, errStale) {
 		r.discard()
 		if err := r.dial(ctx); err != nil {
-			return err
+			return nil, err
 		}
-		err = r.transaction(env, msg)
+		w, err = r.open(env, msg)
 	}
 	if err != nil {
+		r.recover(err)
+		return nil, err
+	}
+	return w, nil
+}
+
+// finish sends the final dot of a message begun with begin. The message
+// is accepted when the reply is 250; an error while waiting for that
+// reply may leave it queued at the relay all the same.
+func (r *relayConn) finish(w *smtp.DataCommand) error {
+	if err := w.Close(); err != nil {
 		r.recover(err)
 		return err
 	}
@@ -77,31 +98,35 @@ func (r *relayConn) send(ctx context.Context, env envelope, msg []byte) error {
 	return nil
 }
 
-// transaction runs MAIL, RCPT and DATA. The message is accepted when the
-// reply to the final dot is 250; every error before that leaves nothing
-// queued at the relay, an error while waiting for that reply may not.
-func (r *relayConn) transaction(env envelope, msg []byte) error {
+// abandon drops a message begun with begin without sending its final dot,
+// so the relay accepts nothing: closing the connection mid-DATA makes the
+// relay discard the transaction.
+func (r *relayConn) abandon() { r.discard() }
+
+// open runs MAIL, RCPT and DATA and writes msg; every error here leaves
+// nothing queued at the relay.
+func (r *relayConn) open(env envelope, msg []byte) (*smtp.DataCommand, error) {
 	var opts *smtp.MailOptions
 	if !isASCII(env.from) || !isASCII(env.to) {
 		if ok, _ := r.c.Extension("SMTPUTF8"); !ok {
-			return permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
+			return nil, permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
 		}
 		opts = &smtp.MailOptions{UTF8: true}
 	}
 	if err := r.c.Mail(env.from, opts); err != nil {
-		return markStale(err)
+		return nil, markStale(err)
 	}
 	if err := r.c.Rcpt(env.to, nil); err != nil {
-		return err
+		return nil, err
 	}
 	w, err := r.c.Data()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := w.Write(msg); err != nil {
-		return err
+		return nil, err
 	}
-	return w.Close()
+	return w, nil
 }
 
 // markStale tags a MAIL failure that means the connection is gone: a

@@ -141,6 +141,7 @@ type job struct {
 	aborted   bool // shutdown interrupted it; the row is left as it was
 	sent      *store.Message
 	committed chan struct{} // closed once the outcome is in the store
+	lost      bool          // the outcome could not be recorded (shutdown); set before committed is closed
 
 	// Set by record.
 	outcome string // "sent", "temporary" or "permanent"
@@ -168,16 +169,25 @@ func (b *batch) setRelayDown(err error) {
 }
 
 // runBatch hands rows to the senders and records the outcomes as they come
-// back, several at a time (group commit). When ctx ends it hands out no
-// more rows but still records those in flight.
+// back, several at a time (group commit). A commit runs in its own
+// goroutine, so rows are handed out while it runs; the outcomes that come
+// back meanwhile form the next group. When ctx ends it hands out no more
+// rows but still records those in flight.
 func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, jobs chan<- *job, results <-chan *job) {
 	b := &batch{}
 	queue := make([]*job, len(rows))
 	for i, row := range rows {
 		queue[i] = &job{row: row, batch: b, committed: make(chan struct{})}
 	}
+	committed := make(chan []*job)
+	var ready, committing []*job // outcomes back; the group being committed
 	inFlight := 0
+	stop := ctx.Done()
 	for len(queue) > 0 || inFlight > 0 {
+		if committing == nil && len(ready) > 0 {
+			committing, ready = ready, nil
+			go func(group []*job) { n.commit(ctx, group); committed <- group }(committing)
+		}
 		var out chan<- *job
 		var next *job
 		if len(queue) > 0 {
@@ -188,45 +198,37 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 			queue = queue[1:]
 			inFlight++
 		case j := <-results:
-			done := append([]*job{j}, drain(results)...)
-			n.commit(ctx, done)
-			inFlight -= len(done)
-		case <-ctx.Done():
-			queue = nil
+			ready = append(ready, j)
+		case group := <-committed:
+			n.count(group)
+			inFlight -= len(group)
+			committing = nil
+		case <-stop:
+			queue, stop = nil, nil
 		}
 	}
 }
 
-// drain takes the results that are ready without waiting.
-func drain(results <-chan *job) []*job {
-	var done []*job
-	for {
-		select {
-		case j := <-results:
-			done = append(done, j)
-		default:
-			return done
-		}
-	}
-}
-
-// sender owns one relay connection: it sends a job, hands the outcome
-// back and waits until it is recorded before taking the next, so at most
-// one accepted-but-unrecorded message per connection exists at any time.
+// sender owns one relay connection. It sends the final dot of a message
+// only once the outcome of its previous message is recorded, so at most
+// one accepted-but-unrecorded message per connection exists at any time;
+// everything before the dot (rendering, MAIL, RCPT, DATA and the body)
+// overlaps with that commit.
 func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- *job) {
 	rc := &relayConn{o: n.o.SMTP}
 	defer rc.close()
 	idle := time.NewTimer(n.o.IdleTimeout)
 	defer idle.Stop()
+	var prev *job // handed back; its outcome may not be recorded yet
 	for {
 		select {
 		case j, ok := <-jobs:
 			if !ok {
 				return
 			}
-			n.attemptSafely(ctx, rc, j)
+			n.attemptSafely(ctx, rc, j, prev)
 			results <- j
-			<-j.committed
+			prev = j
 			idle.Reset(n.o.IdleTimeout)
 		case <-idle.C:
 			rc.close()
@@ -234,10 +236,20 @@ func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- 
 	}
 }
 
+// recorded waits until the outcome of prev (nil: none) is committed and
+// reports whether it is in the store.
+func recorded(prev *job) bool {
+	if prev == nil {
+		return true
+	}
+	<-prev.committed
+	return !prev.lost
+}
+
 // attemptSafely is attempt with a panic turned into a permanent failure of
 // the row: a row that crashed the daemon would be due again after every
 // restart.
-func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j *job) {
+func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j, prev *job) {
 	defer func() {
 		if p := recover(); p != nil {
 			n.metrics.panics.Inc()
@@ -246,16 +258,23 @@ func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j *job) {
 			j.err, j.sent, j.at = permanentf("internal error: %v", p), nil, n.o.Now()
 		}
 	}()
-	n.attempt(ctx, rc, j)
+	n.attempt(ctx, rc, j, prev)
 }
 
 // attempt renders, composes and sends one row, filling in the outcome.
-func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j *job) {
+// Nothing that a relay could accept goes out before the outcome of prev,
+// the connection's previous row, is recorded; if it could not be (the
+// store failed at shutdown), j is abandoned and left as it was.
+func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j, prev *job) {
 	defer func() { j.at = n.o.Now() }()
 	if n.beforeSend != nil {
 		n.beforeSend(j.row)
 	}
 	if j.row.Channel == store.ChannelTelegram && n.tg != nil {
+		if !recorded(prev) {
+			j.aborted = true
+			return
+		}
 		n.attemptTelegram(ctx, j)
 		return
 	}
@@ -268,7 +287,15 @@ func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j *job) {
 		j.err = err
 		return
 	}
-	err = rc.send(ctx, envelope{from: n.from, to: p.to}, p.raw)
+	w, err := rc.begin(ctx, envelope{from: n.from, to: p.to}, p.raw)
+	if err == nil {
+		if !recorded(prev) {
+			rc.abandon()
+			j.aborted = true
+			return
+		}
+		err = rc.finish(w)
+	}
 	n.observeRelay(j.batch, err)
 	if err != nil {
 		j.err = err
@@ -290,7 +317,8 @@ func (n *Notifier) observeRelay(b *batch, err error) {
 	}
 }
 
-// commit records the outcomes of done in one transaction. A store that
+// commit records the outcomes of done in one transaction; the caller
+// counts them (count) once it returns. A store that
 // fails is retried: giving up would send these messages again. Only at
 // shutdown, after one last try, are the marks given up (and the messages
 // will be sent again after the restart, with the same Message-IDs).
@@ -311,10 +339,12 @@ func (n *Notifier) commit(ctx context.Context, done []*job) {
 			return nil
 		})
 		if err == nil {
-			n.count(done)
 			return
 		}
 		if ctx.Err() != nil {
+			for _, j := range done {
+				j.lost = true
+			}
 			n.log.Error("outcomes not recorded at shutdown; these rows will be sent again", "rows", len(done), "err", err)
 			return
 		}
