@@ -38,6 +38,9 @@ type relay struct {
 	// onRcpt is called with the recipient and how many times it has been
 	// seen (1 the first time); a non-nil error is the reply.
 	onRcpt func(to string, n int) error
+	// onData, when set, is called with each message's body once its final
+	// dot is in, before the message is recorded and the 250 goes out.
+	onData func()
 	// user and pass, when set, make AUTH PLAIN required.
 	user, pass string
 }
@@ -120,6 +123,9 @@ func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if s.r.onData != nil {
+		s.r.onData()
 	}
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()

@@ -589,3 +589,47 @@ func TestLostMarkResendsSameMessageID(t *testing.T) {
 		t.Errorf("duplicate carries Message-ID %q, first %q", b.header.Get("Message-Id"), a.header.Get("Message-Id"))
 	}
 }
+
+// TestOneUnrecordedMessagePerConnection checks the crash bound while
+// commits are slow and senders overlap their next message with them:
+// whenever the relay takes in a final dot, the messages it accepted
+// earlier that are not yet marked sent number fewer than Senders (each
+// other connection may have one; this one none).
+func TestOneUnrecordedMessagePerConnection(t *testing.T) {
+	st, err := store.OpenBolt(t.TempDir()+"/db", store.BoltOptions{NoSync: true, FailUpdate: func() error {
+		time.Sleep(15 * time.Millisecond) // a slow disk
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var rows []*store.Notification
+	for i := range 30 {
+		rows = append(rows, seed(t, st, ackRow("en", "U", fmt.Sprintf("u%d@customer.test", i), "s")))
+	}
+	const senders = 3
+	rec := &relay{}
+	var worst atomic.Int32
+	rec.onData = func() {
+		sent := 0
+		for _, r := range rows {
+			if statusOf(t, st, r.ID) == store.NotifySent {
+				sent++
+			}
+		}
+		unrecorded := int32(rec.count() - sent)
+		for w := worst.Load(); unrecorded > w && !worst.CompareAndSwap(w, unrecorded); w = worst.Load() {
+		}
+	}
+	o := testOptions(st, serveRelay(t, "127.0.0.1:0", rec))
+	o.Senders = senders
+	run(t, newNotifier(t, o))
+	eventually(t, "all rows sent", func() bool { return rec.count() == len(rows) })
+	if w := worst.Load(); w > senders-1 {
+		t.Errorf("at a final dot %d accepted messages were unrecorded; at most %d allowed", w, senders-1)
+	}
+	if w := worst.Load(); w == 0 {
+		t.Log("no overlap observed; the test did not exercise concurrent senders")
+	}
+}
