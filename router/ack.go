@@ -16,7 +16,10 @@ const KindAck = "ack"
 
 // acknowledge queues the acknowledgement of new complaint c (listing the
 // attachments of m that were not kept), within the customer's hourly cap.
-func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) error {
+// It reports whether it was queued: the customer's AckTimes then changed,
+// and the caller must save the customer (openComplaint does it once, with
+// the customer's other changes).
+func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) (bool, error) {
 	data := map[string]string{
 		"number":        c.Number,
 		"due":           c.DueAt.Format(time.RFC3339),
@@ -24,7 +27,7 @@ func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complai
 		"subject":       c.Subject,
 	}
 	addNotKept(data, m)
-	return r.queueCapped(tx, cust, c, r.reply(cust, c, m, KindAck, data, now), now, out)
+	return r.queueCappedUnsaved(tx, cust, c, r.reply(cust, c, m, KindAck, data, now), now, out)
 }
 
 // queueCapped queues n, a reply of ours in c's thread, unless the customer
@@ -32,23 +35,33 @@ func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complai
 // complaint's event log says which ("<kind>_queued" / "<kind>_suppressed").
 // It adds n's Message-ID to the thread and saves the customer's AckTimes.
 func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) error {
+	queued, err := r.queueCappedUnsaved(tx, cust, c, n, now, out)
+	if err != nil || !queued {
+		return err
+	}
+	if err := tx.PutCustomer(cust); err != nil {
+		return fmt.Errorf("put customer %d: %w", cust.ID, err)
+	}
+	return nil
+}
+
+// queueCappedUnsaved is queueCapped without saving the customer; queued
+// reports whether n was queued (and cust.AckTimes changed).
+func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) (queued bool, err error) {
 	cust.AckTimes = recentAcks(cust.AckTimes, now)
 	if r.ackPerHour > 0 && len(cust.AckTimes) >= r.ackPerHour {
 		out.acksSuppressed++
 		reason := "rate limit " + strconv.Itoa(r.ackPerHour) + "/hour"
 		r.log.Debug(n.Kind+" suppressed", "complaint", c.Number, "customer", cust.ID, "reason", reason)
-		return appendEvent(tx, c.ID, now, "system", n.Kind+"_suppressed", map[string]string{"reason": reason})
+		return false, appendEvent(tx, c.ID, now, "system", n.Kind+"_suppressed", map[string]string{"reason": reason})
 	}
 	if err := tx.PutNotification(n); err != nil {
-		return fmt.Errorf("queue %s of %s: %w", n.Kind, c.Number, err)
+		return false, fmt.Errorf("queue %s of %s: %w", n.Kind, c.Number, err)
 	}
 	out.notifications++
 	out.acks++
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
 	cust.AckTimes = append(cust.AckTimes, now)
-	if err := tx.PutCustomer(cust); err != nil {
-		return fmt.Errorf("put customer %d: %w", cust.ID, err)
-	}
 	fields := map[string]string{
 		"notification_id": strconv.FormatUint(n.ID, 10),
 		"message_id":      n.MessageID,
@@ -57,7 +70,7 @@ func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complai
 	if v := n.Data[DataNotKept]; v != "" {
 		fields[DataNotKept] = v
 	}
-	return appendEvent(tx, c.ID, now, "system", n.Kind+"_queued", fields)
+	return true, appendEvent(tx, c.ID, now, "system", n.Kind+"_queued", fields)
 }
 
 // recentAcks keeps the acknowledgement times of the last hour.

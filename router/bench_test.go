@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"complaintbot/router/classify"
 	"complaintbot/store"
 )
 
@@ -19,7 +20,9 @@ import (
 //
 // "assign" adds classification (a fixed answer: the classifier's own cost
 // is benchmarked in router/classify), the tier, the choice of the least
-// loaded of three team members and the owner's outbox row.
+// loaded of three team members and the owner's outbox row;
+// "fsync/assign/classify" is production's shape: the real rule classifier
+// (run on all CPUs before the transaction) and fsync.
 func BenchmarkDeliver(b *testing.B) {
 	b.Run("fsync", func(b *testing.B) { benchmarkDeliver(b, true, nil) })
 	b.Run("nosync", func(b *testing.B) { benchmarkDeliver(b, false, nil) })
@@ -28,6 +31,21 @@ func BenchmarkDeliver(b *testing.B) {
 			o.Assignment = testAssignment()
 			o.Classifier = ClassifierFunc(func(string, string) Classification {
 				return Classification{IsComplaint: true, Lang: "en", Category: "delivery", Amount: "120", Currency: "EUR", Why: []string{"fixed"}}
+			})
+		})
+	})
+	b.Run("fsync/assign/classify", func(b *testing.B) {
+		c, err := classify.New(classify.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkDeliver(b, true, func(o *Options) {
+			o.Assignment = testAssignment()
+			o.Classifier = ClassifierFunc(func(subject, text string) Classification {
+				r := c.Classify(subject, text)
+				return Classification{IsComplaint: r.IsComplaint, NotComplaint: r.NotComplaint, Lang: r.Lang,
+					Category: r.Category, Cause: r.Cause, Amount: r.Amount, Currency: r.Currency,
+					Wants: r.Wants, ExtremismHint: r.ExtremismHint, Why: r.Why}
 			})
 		})
 	})

@@ -244,17 +244,17 @@ func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Messa
 			return err
 		}
 	}
-	if err := r.followThrough(tx, &opening{cust: cust, c: c, m: m}, cls, classified, now, out); err != nil {
+	o := &opening{cust: cust, c: c, m: m}
+	if err := r.followThrough(tx, o, cls, classified, now, out); err != nil {
 		return err
 	}
 	if err := tx.PutComplaint(c); err != nil {
 		return fmt.Errorf("put complaint %s: %w", c.Number, err)
 	}
-	if !classified {
-		return nil // the customer changed only where queueCapped saved it
+	if !classified && !o.acked {
+		return nil // the customer did not change
 	}
-	// Language and ComplaintTimes (saved again after an acknowledgement:
-	// one more small write, in the same transaction).
+	// Language and AckTimes, saved once for both.
 	if err := tx.PutCustomer(cust); err != nil {
 		return fmt.Errorf("put customer %d: %w", cust.ID, err)
 	}
@@ -281,6 +281,7 @@ type opening struct {
 	m       *store.Message
 	flag    string // the extremism hint's text for the owner, "" when none
 	tierWhy string // how the amount tier was decided
+	acked   bool   // an acknowledgement was queued: cust.AckTimes changed
 }
 
 // followThrough does what a new record needs after it is registered: a
@@ -307,7 +308,9 @@ func (r *Router) followThrough(tx store.Tx, o *opening, cls Classification, clas
 	if err := r.assignNew(tx, o, now, out); err != nil {
 		return err
 	}
-	return r.acknowledge(tx, o.cust, o.c, o.m, now, out)
+	acked, err := r.acknowledge(tx, o.cust, o.c, o.m, now, out)
+	o.acked = acked
+	return err
 }
 
 // hintAndTier flags the complaint for a human when the classifier or the

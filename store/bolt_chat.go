@@ -1,8 +1,8 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 )
 
 // ChatState returns the stored state of a Telegram user's chat, or a zero

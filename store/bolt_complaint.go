@@ -6,7 +6,24 @@ import (
 )
 
 func (t *boltTx) Complaint(id uint64) (*Complaint, error) {
-	return load[Complaint](t, bucketComplaints, "complaint", id)
+	c, err := load[Complaint](t, bucketComplaints, "complaint", id)
+	if err == nil && t.writable {
+		t.keys.setComplaint(id, keysOfComplaint(c))
+	}
+	return c, err
+}
+
+// storedComplaintKeys returns the index keys of the stored complaint id,
+// decoding it only when this transaction has not seen it yet.
+func (t *boltTx) storedComplaintKeys(id uint64) (complaintKeys, error) {
+	if ck, ok := t.keys.complaint(id); ok {
+		return ck, nil
+	}
+	old, err := t.Complaint(id)
+	if err != nil {
+		return complaintKeys{}, err
+	}
+	return keysOfComplaint(old), nil
 }
 
 func (t *boltTx) ComplaintByNumber(number string) (*Complaint, error) {
@@ -28,15 +45,14 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	var oldIdx []indexEntry
 	oldOwner := ""
 	if c.ID != 0 {
-		old, err := t.Complaint(c.ID)
+		old, err := t.storedComplaintKeys(c.ID)
 		if err != nil {
 			return fmt.Errorf("store: %s: %w", op, err)
 		}
 		if c.Number == "" {
-			c.Number = old.Number
+			c.Number = old.number
 		}
-		oldIdx = complaintIndex(old)
-		oldOwner = loadOwner(old)
+		oldIdx, oldOwner = old.index, old.owner
 	}
 	restore, err := t.assignComplaint(c)
 	if err != nil {
@@ -48,6 +64,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 		return fmt.Errorf("store: %s %d: number %q: %w", op, c.ID, c.Number, err)
 	}
 	t.onRollback(restore)
+	delete(t.keys.complaints, c.ID) // until the new version is fully written
 	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
@@ -57,6 +74,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	if err := t.putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
+	t.keys.setComplaint(c.ID, complaintKeys{number: c.Number, index: newIdx, owner: loadOwner(c)})
 	return nil
 }
 

@@ -7,7 +7,24 @@ import (
 )
 
 func (t *boltTx) Customer(id uint64) (*Customer, error) {
-	return load[Customer](t, bucketCustomers, "customer", id)
+	c, err := load[Customer](t, bucketCustomers, "customer", id)
+	if err == nil && t.writable {
+		t.keys.setCustomer(id, customerIndex(c))
+	}
+	return c, err
+}
+
+// storedCustomerIndex returns the index keys of the stored customer id,
+// decoding it only when this transaction has not seen it yet.
+func (t *boltTx) storedCustomerIndex(id uint64) ([]indexEntry, error) {
+	if idx, ok := t.keys.customer(id); ok {
+		return idx, nil
+	}
+	old, err := t.Customer(id)
+	if err != nil {
+		return nil, err
+	}
+	return customerIndex(old), nil
 }
 
 func (t *boltTx) CustomerByEmail(email string) (*Customer, error) {
@@ -36,11 +53,10 @@ func (t *boltTx) PutCustomer(c *Customer) error {
 	}
 	var oldIdx []indexEntry
 	if c.ID != 0 {
-		old, err := t.Customer(c.ID)
-		if err != nil {
+		var err error
+		if oldIdx, err = t.storedCustomerIndex(c.ID); err != nil {
 			return fmt.Errorf("store: %s: %w", op, err)
 		}
-		oldIdx = customerIndex(old)
 	}
 	for i, e := range c.Emails {
 		c.Emails[i] = normEmail(e)
@@ -55,12 +71,14 @@ func (t *boltTx) PutCustomer(c *Customer) error {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	t.onRollback(restore)
+	delete(t.keys.customers, c.ID) // until the new version is fully written
 	if err := t.reindex(oldIdx, newIdx, c.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	if err := t.putJSON(t.bucket(bucketCustomers), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
+	t.keys.setCustomer(c.ID, newIdx)
 	return nil
 }
 

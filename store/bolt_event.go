@@ -1,8 +1,8 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 )
 
 // AppendEvent always assigns Seq, whatever e.Seq held: events are only

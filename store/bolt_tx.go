@@ -2,9 +2,9 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,6 +19,7 @@ type boltTx struct {
 	// caller's records, when the transaction does not commit.
 	undo []func()
 	enc  encoder
+	keys keyCache // write transactions only
 }
 
 var _ Tx = (*boltTx)(nil)
