@@ -633,3 +633,38 @@ func TestOneUnrecordedMessagePerConnection(t *testing.T) {
 		t.Log("no overlap observed; the test did not exercise concurrent senders")
 	}
 }
+
+// TestRefillSendsEachRowOnce reads the outbox in small batches while
+// commits are slow, so refills see rows still in flight: none may be
+// handed out twice.
+func TestRefillSendsEachRowOnce(t *testing.T) {
+	st, err := store.OpenBolt(t.TempDir()+"/db", store.BoltOptions{NoSync: true, FailUpdate: func() error {
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var rows []*store.Notification
+	for i := range 20 {
+		rows = append(rows, seed(t, st, ackRow("en", "R", fmt.Sprintf("r%d@customer.test", i), "s")))
+	}
+	rec := &relay{}
+	o := testOptions(st, serveRelay(t, "127.0.0.1:0", rec))
+	o.Senders, o.BatchSize = 3, 2
+	run(t, newNotifier(t, o))
+	eventually(t, "all rows marked sent", func() bool {
+		for _, r := range rows {
+			if statusOf(t, st, r.ID) != store.NotifySent {
+				return false
+			}
+		}
+		return true
+	})
+	for _, r := range rows {
+		if c := rec.rcptCount(r.To.Email); c != 1 {
+			t.Errorf("%s got %d messages, want 1", r.To.Email, c)
+		}
+	}
+}

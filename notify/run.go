@@ -171,22 +171,38 @@ func (b *batch) setRelayDown(err error) {
 // runBatch hands rows to the senders and records the outcomes as they come
 // back, several at a time (group commit). A commit runs in its own
 // goroutine, so rows are handed out while it runs; the outcomes that come
-// back meanwhile form the next group. When ctx ends it hands out no more
-// rows but still records those in flight.
+// back meanwhile form the next group. Before the queue runs dry it reads
+// the next due rows (refill), so the senders are never left waiting for
+// the whole batch to finish. When ctx ends it hands out no more rows but
+// still records those in flight.
 func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, jobs chan<- *job, results <-chan *job) {
-	b := &batch{}
-	queue := make([]*job, len(rows))
-	for i, row := range rows {
-		queue[i] = &job{row: row, batch: b, committed: make(chan struct{})}
+	var queue []*job
+	taken := make(map[uint64]bool) // rows queued or in flight, until committed
+	enqueue := func(rows []*store.Notification) (added bool) {
+		b := &batch{}
+		for _, row := range rows {
+			if !taken[row.ID] {
+				taken[row.ID] = true
+				queue = append(queue, &job{row: row, batch: b, committed: make(chan struct{})})
+				added = true
+			}
+		}
+		return added
 	}
+	enqueue(rows)
 	committed := make(chan []*job)
 	var ready, committing []*job // outcomes back; the group being committed
 	inFlight := 0
 	stop := ctx.Done()
+	dry := false // the last refill found nothing new; wait for a commit
+
 	for len(queue) > 0 || inFlight > 0 {
 		if committing == nil && len(ready) > 0 {
 			committing, ready = ready, nil
 			go func(group []*job) { n.commit(ctx, group); committed <- group }(committing)
+		}
+		if stop != nil && !dry && len(queue) < n.o.Senders {
+			dry = !enqueue(n.refill(ctx, len(taken)))
 		}
 		var out chan<- *job
 		var next *job
@@ -201,12 +217,31 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 			ready = append(ready, j)
 		case group := <-committed:
 			n.count(group)
+			for _, j := range group {
+				delete(taken, j.row.ID)
+			}
 			inFlight -= len(group)
-			committing = nil
+			committing, dry = nil, false
 		case <-stop:
 			queue, stop = nil, nil
 		}
 	}
+}
+
+// refill reads the due rows, skipping none: the caller drops the taken
+// ones it already has, so it asks for that many more. A failed read
+// returns nothing; the outer loop will look again.
+func (n *Notifier) refill(ctx context.Context, taken int) []*store.Notification {
+	var due []*store.Notification
+	err := n.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		due, err = tx.DueNotifications(n.o.Now(), taken+n.o.BatchSize)
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	return due
 }
 
 // sender owns one relay connection. It sends the final dot of a message
