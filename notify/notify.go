@@ -10,10 +10,12 @@
 //     the final dot), in the same transaction as the outbound Message and the
 //     "<kind>_sent" event. A crash between the relay's 250 and that commit
 //     sends the message again after restart, with the same Message-ID, so the
-//     receiver can deduplicate. Each sender connection waits for its mark to
-//     commit before it starts the next message, so one crash duplicates at
-//     most one message per sender connection: at most Senders (default 4), at
-//     most one with Senders = 1.
+//     receiver can deduplicate. Each sender connection sends the final dot
+//     of a message only once the mark of its previous message has committed
+//     (MAIL, RCPT, DATA and the body go out meanwhile: the relay accepts
+//     nothing before the dot), so one crash duplicates at most one message
+//     per sender connection: at most Senders (default 4), at most one with
+//     Senders = 1.
 //   - Temporary failures (4xx replies, network errors, timeouts, a relay that
 //     is down) are retried with capped exponential backoff and jitter, up to
 //     MaxAttempts; permanent ones (5xx replies, an invalid address, a kind
