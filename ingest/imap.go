@@ -209,19 +209,13 @@ func (s *IMAPSource) Run(ctx context.Context) error {
 		return fmt.Errorf("imap %s: already running", s.o.Name)
 	}
 	defer s.running.Store(false)
-	bo := newBackoff(s.o.BackoffMin, s.o.BackoffMax)
-	for {
-		err := s.session(ctx, bo.reset)
-		if ctx.Err() != nil {
-			return nil
-		}
-		delay := bo.next()
-		s.fail(err, delay)
-		if !sleepCtx(ctx, delay) {
-			return nil
-		}
-		s.metrics.reconnects.Inc()
-	}
+	runWorker(ctx, newBackoff(s.o.BackoffMin, s.o.BackoffMax), worker{
+		session: s.session,
+		delay:   func(_ error, bo *backoff) time.Duration { return bo.next() },
+		failed:  s.fail,
+		retried: s.metrics.reconnects.Inc,
+	})
+	return nil
 }
 
 // session runs one connection until it fails or ctx ends; it always
@@ -264,20 +258,6 @@ func (s *IMAPSource) succeed(mode string) {
 	if _, warned := s.health.succeeded(s.o.Now(), mode); warned {
 		s.log.Info("imap inbox recovered")
 	}
-}
-
-// cursor reads the committed cursor from the store.
-func (s *IMAPSource) cursor(ctx context.Context) (store.Cursor, error) {
-	var c store.Cursor
-	err := s.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		c, err = tx.Cursor(s.o.Name)
-		return err
-	})
-	if err != nil {
-		return c, fmt.Errorf("read cursor: %w", err)
-	}
-	return c, nil
 }
 
 // normalize runs the normaliser, turning a panic or a nil result into a
@@ -383,7 +363,7 @@ func (ss *imapSession) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("select %s: %w", o.Mailbox, err)
 	}
-	cur, err := ss.src.cursor(ctx)
+	cur, err := readCursor(ctx, ss.src.o.Store, ss.src.o.Name)
 	if err != nil {
 		return err
 	}

@@ -203,19 +203,13 @@ func (s *TelegramSource) Run(ctx context.Context) error {
 		return fmt.Errorf("telegram %s: already running", s.o.Name)
 	}
 	defer s.running.Store(false)
-	bo := newBackoff(s.o.BackoffMin, s.o.BackoffMax)
-	for {
-		err := s.session(ctx, bo.reset)
-		if ctx.Err() != nil {
-			return nil
-		}
-		delay := s.retryDelay(err, bo)
-		s.fail(err, delay)
-		if !sleepCtx(ctx, delay) {
-			return nil
-		}
-		s.metrics.retries.Inc()
-	}
+	runWorker(ctx, newBackoff(s.o.BackoffMin, s.o.BackoffMax), worker{
+		session: s.session,
+		delay:   s.retryDelay,
+		failed:  s.fail,
+		retried: s.metrics.retries.Inc,
+	})
+	return nil
 }
 
 // retryDelay is Telegram's retry_after for a 429, else the next backoff.
@@ -243,7 +237,7 @@ func (s *TelegramSource) session(ctx context.Context, synced func()) error {
 	if err != nil {
 		return err
 	}
-	cur, err := s.cursor(ctx)
+	cur, err := readCursor(ctx, s.o.Store, s.o.Name)
 	if err != nil {
 		return err
 	}
@@ -443,20 +437,6 @@ func (s *TelegramSource) answerCallbacks(ctx context.Context, bot *tgbotapi.BotA
 			s.log.Info("cannot answer a button press", "callback", id, "err", err)
 		}
 	}
-}
-
-// cursor reads the committed cursor from the store.
-func (s *TelegramSource) cursor(ctx context.Context) (store.Cursor, error) {
-	var c store.Cursor
-	err := s.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		c, err = tx.Cursor(s.o.Name)
-		return err
-	})
-	if err != nil {
-		return c, fmt.Errorf("read cursor: %w", err)
-	}
-	return c, nil
 }
 
 // fail records a failed session in Health and the log.
