@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -89,9 +88,9 @@ func (w work) wait(now time.Time) time.Duration {
 }
 
 // look reads the due rows; when none are due, also the next due time.
-// It counts the pending rows when asked: counting reads every pending row,
-// so it is done every pendingRefresh only, and the gauge is kept up to date
-// in between by the outcomes recorded.
+// It counts the pending rows when asked: counting walks the whole due
+// index, so it is done every pendingRefresh only, and the gauge is kept up
+// to date in between by the outcomes recorded.
 func (n *Notifier) look(ctx context.Context, count bool) (work, error) {
 	var w work
 	err := n.o.Store.View(ctx, func(tx store.Tx) error {
@@ -105,18 +104,12 @@ func (n *Notifier) look(ctx context.Context, count bool) (work, error) {
 			}
 		}
 		if count {
-			w.pending, err = countPending(tx)
+			w.pending, err = tx.PendingNotifications()
 			w.counted = err == nil
 		}
 		return err
 	})
 	return w, err
-}
-
-// countPending counts the pending rows through the due index.
-func countPending(tx store.Tx) (int, error) {
-	all, err := tx.DueNotifications(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt32)
-	return len(all), err
 }
 
 // sleep waits for d, a Kick or the end of ctx.

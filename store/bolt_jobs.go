@@ -67,37 +67,11 @@ func jobIndex(j *Job) []indexEntry {
 
 // DueJobs: limit <= 0 means no limit.
 func (t *boltTx) DueJobs(now time.Time, limit int) ([]*Job, error) {
-	b := t.bucket(bucketJobsDue)
-	if b == nil {
-		return nil, nil
-	}
-	var ids []uint64
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) != dueKeyLen || parseTimeKey(k).After(now) {
-			break
-		}
-		ids = append(ids, getU64(k[12:]))
-		if limit > 0 && len(ids) == limit {
-			break
-		}
-	}
-	return loadAll[Job](t, bucketJobs, "job", ids)
+	return loadAll[Job](t, bucketJobs, "job", dueIDs(t.bucket(bucketJobsDue), now, limit))
 }
 
 func (t *boltTx) NextJobDue() (time.Time, bool, error) {
-	b := t.bucket(bucketJobsDue)
-	if b == nil {
-		return time.Time{}, false, nil
-	}
-	k, _ := b.Cursor().First()
-	if k == nil {
-		return time.Time{}, false, nil
-	}
-	if len(k) != dueKeyLen {
-		return time.Time{}, false, fmt.Errorf("store: next job due: malformed key %x", k)
-	}
-	return parseTimeKey(k), true, nil
+	return firstDue(t.bucket(bucketJobsDue), "next job due")
 }
 
 func (t *boltTx) JobsOf(complaintID uint64) ([]*Job, error) {

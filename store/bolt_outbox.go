@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func (t *boltTx) Notification(id uint64) (*Notification, error) {
@@ -73,8 +75,31 @@ const dueKeyLen = 12 + 8
 
 // DueNotifications: limit <= 0 means no limit.
 func (t *boltTx) DueNotifications(now time.Time, limit int) ([]*Notification, error) {
-	var ids []uint64
+	ids := dueIDs(t.bucket(bucketNotificationsDue), now, limit)
+	return loadAll[Notification](t, bucketNotifications, "notification", ids)
+}
+
+func (t *boltTx) NextDue() (time.Time, bool, error) {
+	return firstDue(t.bucket(bucketNotificationsDue), "next due")
+}
+
+func (t *boltTx) PendingNotifications() (int, error) {
+	n := 0
 	c := t.bucket(bucketNotificationsDue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n, nil
+}
+
+// dueIDs lists the ids of a due index (keys dueKey) due at or before now,
+// earliest first; limit <= 0 means no limit. A nil bucket has none.
+func dueIDs(b *bolt.Bucket, now time.Time, limit int) []uint64 {
+	if b == nil {
+		return nil
+	}
+	var ids []uint64
+	c := b.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) != dueKeyLen || parseTimeKey(k).After(now) {
 			break
@@ -84,16 +109,20 @@ func (t *boltTx) DueNotifications(now time.Time, limit int) ([]*Notification, er
 			break
 		}
 	}
-	return loadAll[Notification](t, bucketNotifications, "notification", ids)
+	return ids
 }
 
-func (t *boltTx) NextDue() (time.Time, bool, error) {
-	k, _ := t.bucket(bucketNotificationsDue).Cursor().First()
+// firstDue is the earliest time in a due index, false when it is empty.
+func firstDue(b *bolt.Bucket, op string) (time.Time, bool, error) {
+	if b == nil {
+		return time.Time{}, false, nil
+	}
+	k, _ := b.Cursor().First()
 	if k == nil {
 		return time.Time{}, false, nil
 	}
 	if len(k) != dueKeyLen {
-		return time.Time{}, false, fmt.Errorf("store: next due: malformed key %x", k)
+		return time.Time{}, false, fmt.Errorf("store: %s: malformed key %x", op, k)
 	}
 	return parseTimeKey(k), true, nil
 }

@@ -151,6 +151,10 @@ func TestDueIndex(t *testing.T) {
 				if err != nil || !ok || !next.Equal(st.wantDue) {
 					t.Errorf("NextDue = %v %v %v, want %v", next, ok, err, st.wantDue)
 				}
+				all, _ := tx.DueNotifications(at(1e6), 0)
+				if n, err := tx.PendingNotifications(); err != nil || n != len(all) {
+					t.Errorf("PendingNotifications = %d %v, want %d", n, err, len(all))
+				}
 				return nil
 			})
 		})

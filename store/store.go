@@ -107,6 +107,9 @@ type Tx interface {
 	// NextDue returns the earliest NextAttempt among pending notifications,
 	// and false when there is none.
 	NextDue() (time.Time, bool, error)
+	// PendingNotifications counts the pending rows (through the due index,
+	// decoding none).
+	PendingNotifications() (int, error)
 	NotificationsOf(complaintID uint64) ([]*Notification, error)
 	// ForEachNotification walks all notifications in ID order (ErrStop ends it).
 	ForEachNotification(fn func(*Notification) error) error
