@@ -292,7 +292,7 @@ func (r *Router) nextRound(tx store.Tx, j *store.Job, c *store.Complaint, round 
 // from now. It returns the new date (zero when the customer cannot be
 // reached: no inbound message to answer).
 func (r *Router) tellDelay(tx store.Tx, j *store.Job, c *store.Complaint, now time.Time, out *outcome) (time.Time, error) {
-	cust, last, err := customerAndLastMessage(tx, c)
+	cust, last, err := lastCustomerMessage(tx, c)
 	if err != nil || last == nil {
 		return time.Time{}, err
 	}
@@ -316,28 +316,6 @@ func (r *Router) tellDelay(tx store.Tx, j *store.Job, c *store.Complaint, now ti
 	fields := map[string]string{"old_due": old, "new_due": formatTime(promised), "stage": c.Stage,
 		"notification_id": strconv.FormatUint(n.ID, 10), "to": n.To.Email, "channel": n.Channel}
 	return promised, appendEvent(tx, c.ID, now, "system", EventCustomerToldDelay, fields)
-}
-
-// customerAndLastMessage loads c's customer and their newest inbound
-// message (what a reply to them answers); nil when there is none.
-func customerAndLastMessage(tx store.Tx, c *store.Complaint) (*store.Customer, *store.Message, error) {
-	cust, err := tx.Customer(c.CustomerID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load customer %d: %w", c.CustomerID, err)
-	}
-	msgs, err := tx.MessagesOf(c.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load messages of %s: %w", c.Number, err)
-	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if m := msgs[i]; m.Direction == store.DirectionIn && m.CustomerID == cust.ID {
-			return cust, m, nil
-		}
-	}
-	return cust, nil, nil
 }
 
 // deadlineData is the Data common to reminder and escalation mail.
