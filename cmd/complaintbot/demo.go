@@ -98,6 +98,14 @@ func (e *demoEnv) close() {
 }
 
 func demoConfig(e *demoEnv, dbPath string) (*configs.Config, error) {
+	return worldConfig(e, dbPath, demoStaff, nil)
+}
+
+// worldConfig is the config of a daemon in the demo world (its in-process
+// IMAP inbox and SMTP relay) with extra YAML appended. The secrets PW,
+// SECRET and TOKEN are made up unless secrets names them; secrets may add
+// more for extra's *_env keys.
+func worldConfig(e *demoEnv, dbPath, extra string, secrets map[string]string) (*configs.Config, error) {
 	ih, ip, _ := net.SplitHostPort(e.imap.Addr)
 	sh, sp, _ := net.SplitHostPort(e.smtp.Addr)
 	text := fmt.Sprintf(`
@@ -105,13 +113,16 @@ company: {name: "Demo Ltd", timezone: Europe/Vilnius}
 store: {path: %q}
 ack: {reaction_time: 4h, max_per_customer_per_hour: 3}
 inboxes:
-  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: DEMO_IMAP_PASSWORD, after: seen, poll_interval: 1s}
+  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: PW, after: seen, poll_interval: 1s}
 smtp: {host: %s, port: %s, tls: none, from: "Demo Ltd Customer Care <%s>"}
-threading: {secret_env: DEMO_SECRET, domain: complaints.demo.example}
-http: {listen: "127.0.0.1:0", token_env: DEMO_TOKEN}
-`+demoStaff, dbPath, ih, ip, demoInbox, sh, sp, demoInbox)
-	secrets := map[string]string{"DEMO_IMAP_PASSWORD": "demo-password", "DEMO_SECRET": randomHex(16), "DEMO_TOKEN": randomHex(16)}
-	return configs.ParseWith([]byte(text), func(k string) string { return secrets[k] })
+threading: {secret_env: SECRET, domain: complaints.demo.example}
+http: {listen: "127.0.0.1:0", token_env: TOKEN}
+`+extra, dbPath, ih, ip, demoInbox, sh, sp, demoInbox)
+	env := map[string]string{"PW": "demo-password", "SECRET": randomHex(16), "TOKEN": randomHex(16)}
+	for k, v := range secrets {
+		env[k] = v
+	}
+	return configs.ParseWith([]byte(text), func(k string) string { return env[k] })
 }
 
 // demoStaff is two teams whose members speak Russian, Lithuanian and

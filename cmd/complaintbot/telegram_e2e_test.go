@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -69,25 +68,12 @@ func (w *tgWorld) start() {
 // telegramConfig is the demo config with the bot on and staff ids.
 func telegramConfig(t *testing.T, env *demoEnv, tg *tgfake.Server, dbPath string) *configs.Config {
 	t.Helper()
-	ih, ip, _ := net.SplitHostPort(env.imap.Addr)
-	sh, sp, _ := net.SplitHostPort(env.smtp.Addr)
 	staff := demoStaff
 	for id, tid := range map[string]int{"dmitri": tgDmitri, "peter": tgPeter, "natalia": tgNatalia, "laura": tgLaura} {
 		staff = strings.Replace(staff, "{id: "+id+",", fmt.Sprintf("{id: %s, telegram_id: %d,", id, tid), 1)
 	}
-	text := fmt.Sprintf(`
-company: {name: "Demo Ltd", timezone: Europe/Vilnius}
-store: {path: %q}
-ack: {reaction_time: 4h, max_per_customer_per_hour: 3}
-inboxes:
-  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: PW, after: seen, poll_interval: 1s}
-smtp: {host: %s, port: %s, tls: none, from: "Demo Ltd Customer Care <%s>"}
-threading: {secret_env: SECRET, domain: complaints.demo.example}
-http: {listen: "127.0.0.1:0", token_env: TOKEN}
-telegram: {enabled: true, token_env: TG_TOKEN, api_endpoint: %q, poll_timeout: 1s}
-`+staff, dbPath, ih, ip, demoInbox, sh, sp, demoInbox, tg.URL())
-	secrets := map[string]string{"PW": "demo-password", "SECRET": randomHex(16), "TOKEN": randomHex(16), "TG_TOKEN": tg.Token()}
-	cfg, err := configs.ParseWith([]byte(text), func(k string) string { return secrets[k] })
+	extra := fmt.Sprintf("telegram: {enabled: true, token_env: TG_TOKEN, api_endpoint: %q, poll_timeout: 1s}\n", tg.URL()) + staff
+	cfg, err := worldConfig(env, dbPath, extra, map[string]string{"TG_TOKEN": tg.Token()})
 	if err != nil {
 		t.Fatal(err)
 	}

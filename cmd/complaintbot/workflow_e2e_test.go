@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -47,17 +46,10 @@ const workflowToken = "workflow-e2e-token-0123456789"
 // Vilnius, a 4h reaction time, reminders at 50% and 90%, escalation on
 // breach.
 func workflowConfig(e *demoEnv, dbPath string) (*configs.Config, error) {
-	ih, ip, _ := net.SplitHostPort(e.imap.Addr)
-	sh, sp, _ := net.SplitHostPort(e.smtp.Addr)
-	text := fmt.Sprintf(`
-company: {name: "Demo Ltd", timezone: Europe/Vilnius}
-store: {path: %q}
-ack: {reaction_time: 4h, max_per_customer_per_hour: 3}
-inboxes:
-  - {name: support, host: %s, port: %s, tls: none, user: %s, password_env: WF_IMAP_PASSWORD, after: seen, poll_interval: 1s}
-smtp: {host: %s, port: %s, tls: none, from: "Demo Ltd Customer Care <%s>"}
-threading: {secret_env: WF_SECRET, domain: complaints.demo.example}
-http: {listen: "127.0.0.1:0", token_env: WF_TOKEN}
+	return worldConfig(e, dbPath, workflowStaff, map[string]string{"TOKEN": workflowToken})
+}
+
+const workflowStaff = `
 staff:
   - {id: anna, name: "Anna Frontline", email: anna@staff.demo.example, teams: [logistics], languages: [en], manager: boris}
   - {id: boris, name: "Boris Head", email: boris@staff.demo.example, languages: [en], role: head, manager: jurgis}
@@ -74,10 +66,7 @@ workflow:
   deadlines: {registered: 4h, analysis: 16h, corrective_action: 40h}
   reminders: [0.5, 0.9]
   escalate_on_breach: true
-`, dbPath, ih, ip, demoInbox, sh, sp, demoInbox)
-	secrets := map[string]string{"WF_IMAP_PASSWORD": "demo-password", "WF_SECRET": randomHex(16), "WF_TOKEN": workflowToken}
-	return configs.ParseWith([]byte(text), func(k string) string { return secrets[k] })
-}
+`
 
 const workflowMail = "From: Jane Miller <jane.miller@example.com>\r\n" +
 	"To: support@demo.example\r\n" +
