@@ -499,15 +499,18 @@ type fetched struct {
 	msgs  []*store.Message // set by the normalise stage
 }
 
-// pipeline overlaps the three stages of a backlog: while batch k is
-// delivered, k+1 is normalised and k+2 fetched. Batches stay in UID order
-// and each is delivered only after the one before it was committed, so the
-// cursor only ever moves over committed mail. A failing stage cancels the
-// others between batches; the caller then drops the connection.
+// pipeline overlaps the stages of a backlog: while batch k is delivered,
+// k+1 is normalised and k+2 fetched, and the After action (flag or move)
+// of the batches already committed runs on its own, off the path of the
+// next commit. Batches stay in UID order and each is delivered only after
+// the one before it was committed, so the cursor only ever moves over
+// committed mail. A failing stage cancels the others between batches; the
+// caller then drops the connection.
 func (ss *imapSession) pipeline(ctx context.Context, batches [][]pending) error {
 	g, gctx := errgroup.WithContext(ctx)
 	toNormalize := make(chan *fetched)
 	toDeliver := make(chan *fetched)
+	toAfter := make(chan imap.UIDSet, len(batches))
 	stage := g.Go
 	stage(func() error {
 		defer close(toNormalize)
@@ -536,14 +539,40 @@ func (ss *imapSession) pipeline(ctx context.Context, batches [][]pending) error 
 		return nil
 	})
 	stage(func() error {
+		defer close(toAfter)
 		for f := range toDeliver {
 			if err := ss.deliver(ctx, f); err != nil {
 				return err
 			}
+			if ss.src.o.After != AfterLeave && len(f.uids) > 0 {
+				toAfter <- imap.UIDSetNum(f.uids...) // buffered for every batch: never blocks
+			}
+		}
+		return nil
+	})
+	stage(func() error {
+		for uids := range toAfter {
+			ss.applyAfter(ctx, coalesce(uids, toAfter))
 		}
 		return nil
 	})
 	return g.Wait()
+}
+
+// coalesce adds to uids the sets already waiting in ch, so that a lagging
+// After stage catches up with one command instead of one per batch.
+func coalesce(uids imap.UIDSet, ch <-chan imap.UIDSet) imap.UIDSet {
+	for {
+		select {
+		case more, ok := <-ch:
+			if !ok {
+				return uids
+			}
+			uids = append(uids, more...)
+		default:
+			return uids
+		}
+	}
 }
 
 // fetch gets the bytes and INTERNALDATE of one batch. BODY.PEEK[] leaves
@@ -682,8 +711,8 @@ func (ss *imapSession) message(uid imap.UID, raw []byte, date time.Time) *store.
 	return m
 }
 
-// deliver hands one batch and the cursor past it to the Sink, then applies
-// After. A batch that has started is committed even if ctx ends meanwhile
+// deliver hands one batch and the cursor past it to the Sink (the pipeline
+// then applies After). A batch that has started is committed even if ctx ends meanwhile
 // (the Sink's transaction is short), so a shutdown finishes its work.
 func (ss *imapSession) deliver(ctx context.Context, f *fetched) error {
 	if len(f.uids) == 0 {
@@ -702,9 +731,6 @@ func (ss *imapSession) deliver(ctx context.Context, f *fetched) error {
 	}
 	ss.last = top
 	src.metrics.delivered(len(f.uids), src.o.Now().Sub(f.dates[len(f.dates)-1]))
-	if src.o.After != AfterLeave {
-		ss.applyAfter(ctx, imap.UIDSetNum(f.uids...))
-	}
 	return nil
 }
 

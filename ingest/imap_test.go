@@ -923,3 +923,24 @@ type cursorOnlyTx struct{ store.Tx }
 func (cursorOnlyTx) Cursor(source string) (store.Cursor, error) {
 	return store.Cursor{Source: source}, nil
 }
+
+// TestCoalesceAfterSets: the After stage merges the committed batches that
+// are already waiting into one command, and stops at the first empty read.
+func TestCoalesceAfterSets(t *testing.T) {
+	ch := make(chan imap.UIDSet, 3)
+	ch <- imap.UIDSetNum(4, 5)
+	ch <- imap.UIDSetNum(6)
+	got := coalesce(imap.UIDSetNum(1, 2, 3), ch)
+	for _, uid := range []imap.UID{1, 2, 3, 4, 5, 6} {
+		if !got.Contains(uid) {
+			t.Errorf("coalesced set %s lacks %d", got, uid)
+		}
+	}
+	if len(ch) != 0 {
+		t.Errorf("%d sets left waiting", len(ch))
+	}
+	close(ch)
+	if got := coalesce(imap.UIDSetNum(9), ch); got.String() != "9" {
+		t.Errorf("after close: %s, want 9", got)
+	}
+}

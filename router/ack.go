@@ -48,7 +48,7 @@ func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complai
 // queueCappedUnsaved is queueCapped without saving the customer; queued
 // reports whether n was queued (and cust.AckTimes changed).
 func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) (queued bool, err error) {
-	cust.AckTimes = recentAcks(cust.AckTimes, now)
+	cust.AckTimes = recentAcks(cust.AckTimes, now, r.ackPerHour)
 	if r.ackPerHour > 0 && len(cust.AckTimes) >= r.ackPerHour {
 		out.acksSuppressed++
 		reason := "rate limit " + strconv.Itoa(r.ackPerHour) + "/hour"
@@ -61,7 +61,9 @@ func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.
 	out.notifications++
 	out.acks++
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
-	cust.AckTimes = append(cust.AckTimes, now)
+	if r.ackPerHour > 0 {
+		cust.AckTimes = append(cust.AckTimes, now)
+	}
 	fields := map[string]string{
 		"notification_id": strconv.FormatUint(n.ID, 10),
 		"message_id":      n.MessageID,
@@ -73,8 +75,12 @@ func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.
 	return true, appendEvent(tx, c.ID, now, "system", n.Kind+"_queued", fields)
 }
 
-// recentAcks keeps the acknowledgement times of the last hour.
-func recentAcks(times []time.Time, now time.Time) []time.Time {
+// recentAcks keeps the acknowledgement times the hourly cap needs: those
+// of the last hour, at most the newest limit of them (none without a
+// cap). Every acknowledgement stays in the complaint's event log; this list
+// only decides the next one, and a customer who is sent many would
+// otherwise make each of their mails rewrite an ever longer record.
+func recentAcks(times []time.Time, now time.Time, limit int) []time.Time {
 	cutoff := now.Add(-time.Hour)
 	kept := times[:0:0]
 	for _, t := range times {
@@ -82,7 +88,7 @@ func recentAcks(times []time.Time, now time.Time) []time.Time {
 			kept = append(kept, t)
 		}
 	}
-	return kept
+	return kept[max(0, len(kept)-max(limit, 0)):]
 }
 
 // reply builds an outbox row of the given kind: our answer to m in its

@@ -7,6 +7,28 @@ import (
 	"complaintbot/store"
 )
 
+// Prepare classifies m ahead of Deliver, for a source that calls it on
+// its own parallel workers right after normalising (as the daemon's IMAP
+// inboxes do): Deliver then finds the result in m.Prepared and does not
+// classify again. It is safe for concurrent use; a message that is not
+// classified (noise, quarantine, no classifier) is left as it is.
+func (r *Router) Prepare(m *store.Message) {
+	if r.classifier == nil || !classifiable(m) {
+		return
+	}
+	if cls, ok := r.classify(m); ok {
+		m.Prepared = &prepared{cls: cls}
+	}
+}
+
+// prepared is what Prepare leaves in store.Message.Prepared.
+type prepared struct{ cls Classification }
+
+// classifiable reports whether m is a customer's message worth classifying.
+func classifiable(m *store.Message) bool {
+	return m != nil && m.Direction == store.DirectionIn && m.Status != store.StatusIgnored && m.Status != store.StatusQuarantined
+}
+
 // preclassify runs the classifier on the batch's customer messages before
 // the store transaction, on all CPUs: classification is pure and is the
 // most expensive step of routing, and the store has a single writer, so
@@ -14,26 +36,34 @@ import (
 // outbox, the scheduler) wait. Messages that turn out to be follow-ups
 // simply leave their result unused. Nil without a classifier.
 func (r *Router) preclassify(msgs []*store.Message) []*Classification {
-	if r.classifier == nil || len(msgs) < 2 {
+	if r.classifier == nil {
 		return nil
 	}
 	pre := make([]*Classification, len(msgs))
-	workers := min(runtime.GOMAXPROCS(0), len(msgs))
+	var todo []int // classifiable and not prepared
+	for i, m := range msgs {
+		if !classifiable(m) {
+			continue
+		}
+		if p, ok := m.Prepared.(*prepared); ok {
+			pre[i] = &p.cls
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) < 2 {
+		return pre // one message is classified in the transaction
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(msgs); i += workers {
-				m := msgs[i]
-				if m == nil || m.Direction != store.DirectionIn || m.Status == store.StatusIgnored || m.Status == store.StatusQuarantined {
-					continue
-				}
-				if cls, ok := r.classify(m); ok {
-					pre[i] = &cls
+		wg.Go(func() {
+			for k := w; k < len(todo); k += workers {
+				if cls, ok := r.classify(msgs[todo[k]]); ok {
+					pre[todo[k]] = &cls
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return pre

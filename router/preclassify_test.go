@@ -3,6 +3,8 @@ package router
 import (
 	"sync/atomic"
 	"testing"
+
+	"complaintbot/store"
 )
 
 // TestPreclassifyOncePerMessage: a batch is classified before the
@@ -28,5 +30,49 @@ func TestPreclassifyOncePerMessage(t *testing.T) {
 		if c.Category != c.Subject {
 			t.Errorf("complaint %q got category %q", c.Subject, c.Category)
 		}
+	}
+}
+
+// TestPrepareClassifiesAheadOfDeliver: messages a source prepared (on its
+// own workers) are not classified again by Deliver, unprepared ones in the
+// same batch still are, each result lands on its own complaint, and noise
+// is never classified.
+func TestPrepareClassifiesAheadOfDeliver(t *testing.T) {
+	var calls atomic.Int32
+	f := newFixture(t, func(o *Options) {
+		o.Classifier = ClassifierFunc(func(subject, _ string) Classification {
+			calls.Add(1)
+			return Classification{IsComplaint: true, Lang: "en", Category: subject}
+		})
+	})
+	a := mail("A", "a@example.com", "a1@x", "quality", "The kettle leaks.")
+	b := mail("B", "b@example.com", "b1@x", "delivery", "Parcel never came.")
+	c := mail("C", "c@example.com", "c1@x", "billing", "Charged twice.")
+	noise := mail("D", "d@example.com", "d1@x", "away", "I am out of office.")
+	noise.Status, noise.Reason = store.StatusIgnored, "auto-reply: test"
+	for _, m := range []*store.Message{a, c, noise} {
+		f.r.Prepare(m)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("Prepare classified %d messages, want 2 (noise is not classified)", n)
+	}
+	if noise.Prepared != nil {
+		t.Errorf("noise got a prepared classification")
+	}
+	f.deliver(a, b, c, noise)
+	if n := calls.Load(); n != 3 {
+		t.Errorf("classifier called %d times in all, want 3: Deliver must reuse the prepared results", n)
+	}
+	got := map[string]string{}
+	for _, cp := range f.complaints() {
+		got[cp.Subject] = cp.Category
+	}
+	for _, s := range []string{"quality", "delivery", "billing"} {
+		if got[s] != s {
+			t.Errorf("complaint %q got category %q", s, got[s])
+		}
+	}
+	if _, ok := got["away"]; ok {
+		t.Errorf("the auto-reply opened a complaint")
 	}
 }

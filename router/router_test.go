@@ -393,6 +393,25 @@ func TestAckUnlimited(t *testing.T) {
 	if n := len(f.notifications()); n != 10 {
 		t.Errorf("got %d acks, want 10 with no cap", n)
 	}
+	if got := f.customer("load@example.com").AckTimes; len(got) != 0 {
+		t.Errorf("AckTimes = %v with no cap, want none kept (the events log every ack)", got)
+	}
+}
+
+// TestAckTimesBoundedByCap: a customer with many acknowledgements in an
+// hour keeps only as many send times as the cap needs, so each new mail
+// does not rewrite an ever longer customer record.
+func TestAckTimesBoundedByCap(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.AckPerHour = 2 })
+	for i := range 5 {
+		f.deliver(mail("", "many@example.com", fmt.Sprintf("m%d@example.com", i), fmt.Sprintf("s%d", i), "t"))
+		if got := len(f.customer("many@example.com").AckTimes); got > 2 {
+			t.Fatalf("after mail %d AckTimes holds %d times, want at most 2", i, got)
+		}
+	}
+	if n := len(f.notifications()); n != 2 {
+		t.Errorf("got %d acks, want 2 (the cap)", n)
+	}
 }
 
 func TestAckUsesReplyTo(t *testing.T) {

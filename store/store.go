@@ -347,6 +347,11 @@ type Message struct {
 	Size        int64     `json:"size"`
 	ContentHash string    `json:"content_hash,omitempty"` // sha256 hex of the raw bytes
 	ReceivedAt  time.Time `json:"received_at"`
+
+	// Prepared carries work a Sink did on the message before its
+	// transaction (the router's classification, computed on the source's
+	// parallel workers) to that Sink's Deliver. It is never stored.
+	Prepared any `json:"-"`
 }
 
 // Event is one entry of a complaint's audit trail.

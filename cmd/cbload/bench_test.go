@@ -142,8 +142,8 @@ func BenchmarkAcksThroughPostfix(b *testing.B) {
 func due(b *testing.B, st store.Store) int {
 	var n int
 	err := st.View(context.Background(), func(tx store.Tx) error {
-		rows, err := tx.DueNotifications(time.Now().Add(time.Hour), 1<<30)
-		n = len(rows)
+		var err error
+		n, err = tx.PendingNotifications() // counts keys; decoding every row would load the machine
 		return err
 	})
 	if err != nil {

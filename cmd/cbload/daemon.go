@@ -148,13 +148,18 @@ type daemonProc struct {
 	http    *http.Client
 }
 
-// startDaemon runs bin with the config; its output goes to logPath.
-func startDaemon(bin, cfgPath, httpAddr, logPath string, env []string, token string) (*daemonProc, error) {
+// startDaemon runs bin with the config; its output goes to logPath, its
+// CPU profile (when cpuProfile is set) to cpuProfile.
+func startDaemon(bin, cfgPath, httpAddr, logPath string, env []string, token, cpuProfile string) (*daemonProc, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "run", "-config", cfgPath)
+	args := []string{"run", "-config", cfgPath}
+	if cpuProfile != "" {
+		args = append(args, "-cpuprofile", cpuProfile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	d := &daemonProc{cmd: cmd, base: "http://" + httpAddr, token: token, done: make(chan struct{}),
@@ -199,13 +204,6 @@ func (d *daemonProc) stop(timeout time.Duration) (int, error) {
 	return d.cmd.ProcessState.ExitCode(), nil
 }
 
-// kill ends the daemon without grace (on a failed run).
-func (d *daemonProc) kill() {
-	if !d.exited() {
-		d.cmd.Process.Kill()
-		<-d.done
-	}
-}
 
 // metrics scrapes /metrics and sums every series of each metric over its
 // labels.

@@ -45,19 +45,20 @@ import (
 
 // options are the command's flags.
 type options struct {
-	N         int           // backlog mails
-	Latency   int           // latency mails
-	Customers int           // customer mailboxes
-	Bin       string        // complaintbot binary; "" builds one
-	Keep      bool          // keep the run's directory
-	JSON      bool          // print the report as JSON too
-	After     string        // what the daemon does with processed mail: seen | move
-	Batch     int           // inbox batch_size
-	Conns     int           // parallel SMTP connections for the backlog
-	Rate      float64       // latency mails per second
-	Poll      time.Duration // NOOP poll interval of the latency watchers
-	Idle      bool          // also measure with IDLE clients
-	Timeout   time.Duration // a phase making no progress for this long fails the run
+	N          int           // backlog mails
+	Latency    int           // latency mails
+	Customers  int           // customer mailboxes
+	Bin        string        // complaintbot binary; "" builds one
+	Keep       bool          // keep the run's directory
+	CPUProfile string        // the daemon's CPU profile goes here
+	JSON       bool          // print the report as JSON too
+	After      string        // what the daemon does with processed mail: seen | move
+	Batch      int           // inbox batch_size
+	Conns      int           // parallel SMTP connections for the backlog
+	Rate       float64       // latency mails per second
+	Poll       time.Duration // NOOP poll interval of the latency watchers
+	Idle       bool          // also measure with IDLE clients
+	Timeout    time.Duration // a phase making no progress for this long fails the run
 }
 
 func defaultOptions() options {
@@ -77,6 +78,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Latency, "latency", o.Latency, "mails of the latency phase, sent one at a time")
 	fs.IntVar(&o.Customers, "customers", o.Customers, "customer mailboxes the mails come from")
 	fs.StringVar(&o.Bin, "bin", "", "complaintbot binary (default: go build ./cmd/complaintbot into the run's temp dir)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "have the daemon write its CPU profile (go tool pprof) to this file")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run's directory (config, store, daemon log)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON too")
 	fs.StringVar(&o.After, "after", o.After, "what the daemon does with recorded mail: seen or move")

@@ -58,7 +58,11 @@ func run(ctx context.Context, s *mailstack.Stack, o options, log *slog.Logger) (
 	}
 	err = r.run(ctx)
 	if r.d != nil {
-		r.d.kill() // after a failure; a finished run has stopped it already
+		// After a failure: SIGTERM first, so the daemon's log and CPU
+		// profile are complete; a finished run has stopped it already.
+		if _, err := r.d.stop(10 * time.Second); err != nil {
+			slog.Warn("stopping the daemon after the failure", "err", err)
+		}
 	}
 	if r.ws != nil {
 		r.ws.close()
@@ -244,7 +248,7 @@ func (r *runner) startDaemon(ctx context.Context) error {
 	token := randomHex(16)
 	env := []string{envIMAPPassword + "=" + r.support.Password, envThreadSecret + "=" + randomHex(16), envAPIToken + "=" + token}
 	r.log.Info("starting the daemon", "bin", r.o.Bin, "config", cfgPath)
-	d, err := startDaemon(r.o.Bin, cfgPath, httpAddr, filepath.Join(r.dir, "daemon.log"), env, token)
+	d, err := startDaemon(r.o.Bin, cfgPath, httpAddr, filepath.Join(r.dir, "daemon.log"), env, token, r.o.CPUProfile)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"complaintbot/cmd/complaintbot/api"
@@ -29,9 +30,19 @@ func loadConfigFlag(name string, args []string, extra func(*flagSet)) (*configs.
 }
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, err := loadConfigFlag("run", args, nil)
+	var cpuProfile *string
+	cfg, err := loadConfigFlag("run", args, func(f *flagSet) {
+		cpuProfile = f.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the daemon stops")
+	})
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	d, err := newDaemon(cfg, daemonDeps{Logger: log})
@@ -39,6 +50,20 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return d.Run(ctx)
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func cmdCheckConfig(args []string, stdout io.Writer) error {

@@ -112,7 +112,11 @@ func (d *daemon) wire(deps daemonDeps) error {
 			Username: in.User, Password: in.Password.Value(), Mailbox: in.Mailbox,
 			After: in.After, MoveTo: in.MoveTo, PollInterval: in.PollInterval.D(), DisableIdle: in.Idle != nil && !*in.Idle,
 			BatchSize: in.BatchSize, BackoffMax: in.MaxBackoff.D(), Store: d.st, Sink: r,
-			Normalize: func(raw []byte) *store.Message { return ingest.Normalize(raw, norm) },
+			Normalize: func(raw []byte) *store.Message {
+				m := ingest.Normalize(raw, norm)
+				r.Prepare(m) // classified on the inbox's parallel workers, not in the transaction
+				return m
+			},
 			Logger:    d.log.With("component", "ingest", "inbox", in.Name),
 			Now:       deps.Now, Registerer: d.reg,
 		})
