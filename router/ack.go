@@ -16,7 +16,7 @@ const KindAck = "ack"
 
 // acknowledge queues the acknowledgement of new complaint c (listing the
 // attachments of m that were not kept), within the customer's hourly cap.
-// It reports whether it was queued: the customer's AckTimes then changed,
+// It reports whether it was queued: the customer's AckMinutes then changed,
 // and the caller must save the customer (openComplaint does it once, with
 // the customer's other changes).
 func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complaint, m *store.Message, now time.Time, out *outcome) (bool, error) {
@@ -33,7 +33,7 @@ func (r *Router) acknowledge(tx store.Tx, cust *store.Customer, c *store.Complai
 // queueCapped queues n, a reply of ours in c's thread, unless the customer
 // already had ackPerHour of them in the last hour; either way the
 // complaint's event log says which ("<kind>_queued" / "<kind>_suppressed").
-// It adds n's Message-ID to the thread and saves the customer's AckTimes.
+// It adds n's Message-ID to the thread and saves the customer's AckMinutes.
 func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) error {
 	queued, err := r.queueCappedUnsaved(tx, cust, c, n, now, out)
 	if err != nil || !queued {
@@ -46,10 +46,11 @@ func (r *Router) queueCapped(tx store.Tx, cust *store.Customer, c *store.Complai
 }
 
 // queueCappedUnsaved is queueCapped without saving the customer; queued
-// reports whether n was queued (and cust.AckTimes changed).
+// reports whether n was queued (and cust.AckMinutes changed).
 func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.Complaint, n *store.Notification, now time.Time, out *outcome) (queued bool, err error) {
-	cust.AckTimes = recentAcks(cust.AckTimes, now, r.ackPerHour)
-	if r.ackPerHour > 0 && len(cust.AckTimes) >= r.ackPerHour {
+	recent := 0
+	cust.AckMinutes, recent = recentAcks(cust.AckMinutes, now, r.ackPerHour)
+	if r.ackPerHour > 0 && recent >= r.ackPerHour {
 		out.acksSuppressed++
 		reason := "rate limit " + strconv.Itoa(r.ackPerHour) + "/hour"
 		r.log.Debug(n.Kind+" suppressed", "complaint", c.Number, "customer", cust.ID, "reason", reason)
@@ -62,7 +63,7 @@ func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.
 	out.acks++
 	c.ThreadMessageIDs = appendThreadID(c.ThreadMessageIDs, n.MessageID)
 	if r.ackPerHour > 0 {
-		cust.AckTimes = append(cust.AckTimes, now)
+		cust.AckMinutes = countMinute(cust.AckMinutes, now)
 	}
 	fields := map[string]string{
 		"notification_id": strconv.FormatUint(n.ID, 10),
@@ -75,20 +76,34 @@ func (r *Router) queueCappedUnsaved(tx store.Tx, cust *store.Customer, c *store.
 	return true, appendEvent(tx, c.ID, now, "system", n.Kind+"_queued", fields)
 }
 
-// recentAcks keeps the acknowledgement times the hourly cap needs: those
-// of the last hour, at most the newest limit of them (none without a
-// cap). Every acknowledgement stays in the complaint's event log; this list
-// only decides the next one, and a customer who is sent many would
-// otherwise make each of their mails rewrite an ever longer record.
-func recentAcks(times []time.Time, now time.Time, limit int) []time.Time {
-	cutoff := now.Add(-time.Hour)
-	kept := times[:0:0]
-	for _, t := range times {
-		if t.After(cutoff) {
-			kept = append(kept, t)
+// recentAcks keeps the acknowledgement counts of the last hour, counted
+// by the minute (so the window is an hour give or take the current
+// minute), and returns how many acknowledgements they hold. Without a cap
+// (limit <= 0) nothing is kept. Every acknowledgement is also in its
+// complaint's event log; these counts only decide the next one.
+func recentAcks(counts []store.MinuteCount, now time.Time, limit int) ([]store.MinuteCount, int) {
+	if limit <= 0 {
+		return nil, 0
+	}
+	cutoff := now.Add(-time.Hour).Unix() / 60
+	kept, total := counts[:0:0], 0
+	for _, c := range counts {
+		if c.Minute > cutoff {
+			kept = append(kept, c)
+			total += c.N
 		}
 	}
-	return kept[max(0, len(kept)-max(limit, 0)):]
+	return kept, total
+}
+
+// countMinute adds one to now's minute.
+func countMinute(counts []store.MinuteCount, now time.Time) []store.MinuteCount {
+	m := now.Unix() / 60
+	if n := len(counts); n > 0 && counts[n-1].Minute == m {
+		counts[n-1].N++
+		return counts
+	}
+	return append(counts, store.MinuteCount{Minute: m, N: 1})
 }
 
 // reply builds an outbox row of the given kind: our answer to m in its

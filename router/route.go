@@ -254,7 +254,7 @@ func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Messa
 	if !classified && !o.acked {
 		return nil // the customer did not change
 	}
-	// Language and AckTimes, saved once for both.
+	// Language and AckMinutes, saved once for both.
 	if err := tx.PutCustomer(cust); err != nil {
 		return fmt.Errorf("put customer %d: %w", cust.ID, err)
 	}
@@ -281,7 +281,7 @@ type opening struct {
 	m       *store.Message
 	flag    string // the extremism hint's text for the owner, "" when none
 	tierWhy string // how the amount tier was decided
-	acked   bool   // an acknowledgement was queued: cust.AckTimes changed
+	acked   bool   // an acknowledgement was queued: cust.AckMinutes changed
 }
 
 // followThrough does what a new record needs after it is registered: a

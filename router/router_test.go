@@ -108,8 +108,8 @@ func TestNewComplaint(t *testing.T) {
 	if !slices.Equal(c.ThreadMessageIDs, []string{"a1@mail.example.lt", n.MessageID}) {
 		t.Errorf("thread = %v", c.ThreadMessageIDs)
 	}
-	if len(cust.AckTimes) != 1 || !cust.AckTimes[0].Equal(now) {
-		t.Errorf("AckTimes = %v", cust.AckTimes)
+	if want := []store.MinuteCount{{Minute: now.Unix() / 60, N: 1}}; !slices.Equal(cust.AckMinutes, want) {
+		t.Errorf("AckMinutes = %v, want %v", cust.AckMinutes, want)
 	}
 	if f.notified.Load() != 1 {
 		t.Errorf("OnNotify called %d times, want 1", f.notified.Load())
@@ -378,8 +378,8 @@ func TestAckRateLimit(t *testing.T) {
 	if suppressed != 2 {
 		t.Errorf("%d suppressed, want 2", suppressed)
 	}
-	if got := len(f.customer("flood@example.com").AckTimes); got != 1 {
-		t.Errorf("AckTimes kept %d entries, want 1 (trimmed to the last hour)", got)
+	if got := f.customer("flood@example.com").AckMinutes; len(got) != 1 || got[0].N != 1 {
+		t.Errorf("AckMinutes = %v, want one minute with one ack (trimmed to the last hour)", got)
 	}
 }
 
@@ -393,24 +393,36 @@ func TestAckUnlimited(t *testing.T) {
 	if n := len(f.notifications()); n != 10 {
 		t.Errorf("got %d acks, want 10 with no cap", n)
 	}
-	if got := f.customer("load@example.com").AckTimes; len(got) != 0 {
-		t.Errorf("AckTimes = %v with no cap, want none kept (the events log every ack)", got)
+	if got := f.customer("load@example.com").AckMinutes; len(got) != 0 {
+		t.Errorf("AckMinutes = %v with no cap, want none kept (the events log every ack)", got)
 	}
 }
 
-// TestAckTimesBoundedByCap: a customer with many acknowledgements in an
-// hour keeps only as many send times as the cap needs, so each new mail
-// does not rewrite an ever longer customer record.
-func TestAckTimesBoundedByCap(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.AckPerHour = 2 })
-	for i := range 5 {
+// TestAckMinutesStayCompact: the hourly cap counts acknowledgements by the
+// minute, so a customer allowed many keeps a record of at most one entry
+// per minute, and the cap still holds across minutes.
+func TestAckMinutesStayCompact(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.AckPerHour = 30 })
+	for i := range 40 {
 		f.deliver(mail("", "many@example.com", fmt.Sprintf("m%d@example.com", i), fmt.Sprintf("s%d", i), "t"))
-		if got := len(f.customer("many@example.com").AckTimes); got > 2 {
-			t.Fatalf("after mail %d AckTimes holds %d times, want at most 2", i, got)
+		if i%10 == 9 {
+			f.clock.Add(time.Minute)
 		}
 	}
-	if n := len(f.notifications()); n != 2 {
-		t.Errorf("got %d acks, want 2 (the cap)", n)
+	got := f.customer("many@example.com").AckMinutes
+	if len(got) != 3 || got[0].N != 10 || got[1].N != 10 || got[2].N != 10 {
+		t.Errorf("AckMinutes = %v, want three minutes of 10 acks each", got)
+	}
+	if n := len(f.notifications()); n != 30 {
+		t.Errorf("got %d acks, want 30 (the cap)", n)
+	}
+	f.clock.Add(time.Hour)
+	f.deliver(mail("", "many@example.com", "late@example.com", "late", "t"))
+	if n := len(f.notifications()); n != 31 {
+		t.Errorf("an hour later: %d acks, want 31", n)
+	}
+	if got := f.customer("many@example.com").AckMinutes; len(got) != 1 || got[0].N != 1 {
+		t.Errorf("an hour later AckMinutes = %v, want only the new minute", got)
 	}
 }
 

@@ -15,7 +15,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		benchMessage(4),
 		&Complaint{ID: 7, Number: "C-2026-000007", CustomerID: 3, Subject: "<b>Сломано</b> & \u2028 \"x\"", Stage: StageRegistered,
 			CreatedAt: time.Date(2026, 3, 14, 9, 0, 0, 123, time.FixedZone("EET", 2*3600))},
-		&Customer{ID: 3, Emails: []string{"a@example.com"}, Lang: "lt", AckTimes: []time.Time{time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}},
+		&Customer{ID: 3, Emails: []string{"a@example.com"}, Lang: "lt", AckMinutes: []MinuteCount{{Minute: 29_000_000, N: 2}}},
 		&Event{ComplaintID: 7, Kind: "registered", Fields: map[string]string{"z": "1", "a": "<>&", "m": "\x01"}},
 	}
 	var e encoder

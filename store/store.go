@@ -226,9 +226,11 @@ type Customer struct {
 	TelegramIDs []int64   `json:"telegram_ids,omitempty"`
 	Lang        string    `json:"lang,omitempty"` // last detected: ru, lt, en
 	CreatedAt   time.Time `json:"created_at"`
-	// AckTimes holds the send times of recent acknowledgements (newest last,
-	// trimmed by the router) for the per-customer hourly cap.
-	AckTimes []time.Time `json:"ack_times,omitempty"`
+	// AckMinutes counts the customer's recent acknowledgements by the
+	// minute they were queued (oldest first, trimmed by the router to the
+	// last hour), for the per-customer hourly cap: at most 60 entries
+	// however many acknowledgements the cap allows.
+	AckMinutes []MinuteCount `json:"ack_minutes,omitempty"`
 	// ComplaintTimes holds the creation times of the customer's recent
 	// genuine complaints (newest last, trimmed by the router) for the
 	// repeat-complaints hint, so it never reads the customer's whole history.
@@ -352,6 +354,12 @@ type Message struct {
 	// transaction (the router's classification, computed on the source's
 	// parallel workers) to that Sink's Deliver. It is never stored.
 	Prepared any `json:"-"`
+}
+
+// MinuteCount is how many times something happened in one minute.
+type MinuteCount struct {
+	Minute int64 `json:"m"` // Unix time / 60
+	N      int   `json:"n"`
 }
 
 // Event is one entry of a complaint's audit trail.

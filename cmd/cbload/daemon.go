@@ -204,7 +204,6 @@ func (d *daemonProc) stop(timeout time.Duration) (int, error) {
 	return d.cmd.ProcessState.ExitCode(), nil
 }
 
-
 // metrics scrapes /metrics and sums every series of each metric over its
 // labels.
 func (d *daemonProc) metrics(ctx context.Context) (map[string]float64, error) {

@@ -117,8 +117,8 @@ func (d *daemon) wire(deps daemonDeps) error {
 				r.Prepare(m) // classified on the inbox's parallel workers, not in the transaction
 				return m
 			},
-			Logger:    d.log.With("component", "ingest", "inbox", in.Name),
-			Now:       deps.Now, Registerer: d.reg,
+			Logger: d.log.With("component", "ingest", "inbox", in.Name),
+			Now:    deps.Now, Registerer: d.reg,
 		})
 		if err != nil {
 			return fmt.Errorf("inbox %s: %w", in.Name, err)
