@@ -172,11 +172,17 @@ type IMAPSource struct {
 	log     *slog.Logger
 	metrics imapMetrics
 	running atomic.Bool
+	backlog atomic.Int64 // listed in the current catch-up, not yet committed
 
 	health *healthState
 }
 
 var _ Source = (*IMAPSource)(nil)
+
+// Backlog is how many messages the current catch-up has listed above the
+// cursor and not yet committed (0 between catch-ups). Safe for concurrent
+// use.
+func (s *IMAPSource) Backlog() int { return int(s.backlog.Load()) }
 
 // NewIMAPSource checks o and makes the worker; it does not connect.
 func NewIMAPSource(o IMAPOptions) (*IMAPSource, error) {
@@ -488,6 +494,8 @@ func (ss *imapSession) catchUp(ctx context.Context) error {
 	if len(l) == 0 {
 		return nil
 	}
+	ss.src.backlog.Store(int64(len(l)))
+	defer ss.src.backlog.Store(0)
 	return ss.pipeline(ctx, planBatches(l, ss.src.o.BatchSize, ss.src.o.MaxBatchBytes))
 }
 
@@ -730,6 +738,7 @@ func (ss *imapSession) deliver(ctx context.Context, f *fetched) error {
 		return fmt.Errorf("deliver UIDs %d..%d: %w", f.uids[0], top, err)
 	}
 	ss.last = top
+	src.backlog.Add(-int64(len(f.uids)))
 	src.metrics.delivered(len(f.uids), src.o.Now().Sub(f.dates[len(f.dates)-1]))
 	return nil
 }

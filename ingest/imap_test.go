@@ -944,3 +944,25 @@ func TestCoalesceAfterSets(t *testing.T) {
 		t.Errorf("after close: %s, want 9", got)
 	}
 }
+
+// TestIMAPBacklogCountsDown: Backlog says how much of a catch-up is not
+// committed yet (the daemon holds sending while it is large), and is 0
+// once the catch-up is done.
+func TestIMAPBacklogCountsDown(t *testing.T) {
+	ts := newTestIMAPServer(t, capsFull)
+	for i := 1; i <= 10; i++ {
+		ts.appendMail("INBOX", testMail(i), time.Time{})
+	}
+	st := openTestStore(t, store.BoltOptions{})
+	sink := &recordingSink{st: st, block: make(chan struct{}), entered: make(chan struct{}, 1)}
+	src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, BatchSize: 4})
+	want := []int{10, 6, 2} // before each of the three batches commits
+	for i, w := range want {
+		<-sink.entered
+		if got := src.Backlog(); got != w {
+			t.Errorf("batch %d: Backlog = %d, want %d", i, got, w)
+		}
+		sink.block <- struct{}{}
+	}
+	waitFor(t, "the catch-up to end", 5*time.Second, func() bool { return src.Backlog() == 0 && len(sink.snapshot()) == 3 })
+}

@@ -81,6 +81,15 @@ type Options struct {
 	// Telegram sends the rows of Channel telegram; nil fails them
 	// permanently, as a channel nobody serves.
 	Telegram *TelegramOptions
+	// Hold, when set, says whether sending should wait for now: the daemon
+	// holds while an inbox catches up a large backlog, so that recording
+	// it gets the CPU first. While held the notifier hands out no new rows
+	// (those already handed to a sender finish) and looks again every
+	// HoldPoll; it never holds longer than MaxHold in a row, and then
+	// sends until Hold has let go once.
+	Hold func() bool
+	// HoldPoll and MaxHold: defaults 50ms and 30s.
+	HoldPoll, MaxHold time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -100,6 +109,8 @@ func (o *Options) setDefaults() {
 	setDefault(&o.MinBackoff, 10*time.Second)
 	setDefault(&o.MaxBackoff, 30*time.Minute)
 	setDefault(&o.IdleTimeout, 30*time.Second)
+	setDefault(&o.HoldPoll, 50*time.Millisecond)
+	setDefault(&o.MaxHold, 30*time.Second)
 	if o.Telegram != nil {
 		tg := *o.Telegram // the caller's struct is left as it was
 		tg.setDefaults()
@@ -166,6 +177,7 @@ type Notifier struct {
 	tg      *telegramSender // nil without Options.Telegram
 	running atomic.Bool
 	pending int // rows pending as last known; used by the Run goroutine only
+	hold    hold
 
 	mu     sync.Mutex // guards health
 	health Health
@@ -204,6 +216,7 @@ func New(o Options) (*Notifier, error) {
 		metrics: m,
 		kick:    make(chan struct{}, 1),
 		health:  Health{Relay: o.SMTP.Addr, OK: true},
+		hold:    hold{fn: o.Hold, max: o.MaxHold, log: o.Logger},
 	}
 	if o.Telegram != nil {
 		n.tg = newTelegramSender(*o.Telegram)

@@ -48,6 +48,10 @@ func (n *Notifier) loop(ctx context.Context, jobs chan<- *job, results <-chan *j
 	defer timer.Stop()
 	var counted time.Time
 	for ctx.Err() == nil {
+		if n.hold.held(n.o.Now()) {
+			n.sleep(ctx, timer, n.o.HoldPoll)
+			continue
+		}
 		w, err := n.look(ctx, !n.o.Now().Before(counted.Add(pendingRefresh)))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -167,7 +171,8 @@ func (b *batch) setRelayDown(err error) {
 // back meanwhile form the next group. Before the queue runs dry it reads
 // the next due rows (refill), so the senders are never left waiting for
 // the whole batch to finish. When ctx ends it hands out no more rows but
-// still records those in flight.
+// still records those in flight; while held (Options.Hold) it reads no
+// more, so the batch ends once its queue is sent.
 func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, jobs chan<- *job, results <-chan *job) {
 	var queue []*job
 	taken := make(map[uint64]bool) // rows queued or in flight, until committed
@@ -194,7 +199,7 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 			committing, ready = ready, nil
 			go func(group []*job) { n.commit(ctx, group); committed <- group }(committing)
 		}
-		if stop != nil && !dry && len(queue) < n.o.Senders {
+		if stop != nil && !dry && len(queue) < n.o.Senders && !n.hold.held(n.o.Now()) {
 			dry = !enqueue(n.refill(ctx, len(taken)))
 		}
 		var out chan<- *job
