@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -121,6 +122,22 @@ type BoltOptions struct {
 	// an error, Update returns that error after fn ran, without committing,
 	// as if the disk had failed the write.
 	FailUpdate func() error
+	// TrimInterval is how often, at most, Update drops this process's
+	// resident pages of the file mapping (Linux only): bbolt reads through
+	// a shared read-only map of the file, so every page the process ever
+	// read or wrote back stays counted in its RSS although it is only page
+	// cache. The trim runs at the start of a write transaction (where
+	// bbolt cannot remap the file) and costs one madvise(MADV_DONTNEED)
+	// over the file's data: ~10µs for a 130 MB file with few pages
+	// resident, ~0.25ms with all of them (BenchmarkTrimResident). Readers
+	// are not disturbed: the pages stay in the page cache and the next
+	// access maps them back with the same bytes, a minor fault without I/O.
+	// Zero means one second; negative disables it (Bolt.TrimResident still
+	// trims on demand).
+	TrimInterval time.Duration
+	// Logger receives what the store cannot return (a failed trim). Nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // Bolt is the bbolt implementation of Store. It is safe for concurrent use;
@@ -128,6 +145,9 @@ type BoltOptions struct {
 type Bolt struct {
 	db   *bolt.DB
 	opts BoltOptions
+	// lastTrim is when the mapping was last trimmed; guarded by bbolt's
+	// writer lock (read and set inside write transactions only).
+	lastTrim time.Time
 }
 
 var _ Store = (*Bolt)(nil)
@@ -139,6 +159,12 @@ func OpenBolt(path string, o BoltOptions) (*Bolt, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TrimInterval == 0 {
+		o.TrimInterval = defaultTrimInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         o.Timeout,
@@ -205,6 +231,7 @@ func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("store: update: begin: %w", err)
 	}
+	b.maybeTrim(btx)
 	t := &boltTx{tx: btx, writable: true, now: b.opts.Now}
 	committed := false
 	defer func() {

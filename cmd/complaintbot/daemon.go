@@ -58,7 +58,7 @@ func newDaemon(cfg *configs.Config, deps daemonDeps) (*daemon, error) {
 		d.log = slog.Default()
 	}
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	st, err := store.OpenBolt(cfg.Store.Path, store.BoltOptions{NoSync: deps.NoSync, Now: deps.Now})
+	st, err := store.OpenBolt(cfg.Store.Path, store.BoltOptions{NoSync: deps.NoSync, Now: deps.Now, Logger: d.log.With("component", "store")})
 	if err != nil {
 		return nil, err
 	}
