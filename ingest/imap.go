@@ -469,17 +469,21 @@ func (ss *imapSession) listNew() ([]pending, error) {
 }
 
 // planBatches cuts l into batches of at most n messages and at most maxBytes
-// (a batch always holds at least one message).
+// (a batch always holds at least one message). The first batch is a
+// quarter of n, so that the pipeline's later stages start working sooner
+// on a large backlog.
 func planBatches(l []pending, n int, maxBytes int64) [][]pending {
 	var out [][]pending
+	limit := max(1, n/4)
 	for len(l) > 0 {
 		i, bytes := 0, int64(0)
-		for i < len(l) && i < n && (i == 0 || bytes+l[i].size <= maxBytes) {
+		for i < len(l) && i < limit && (i == 0 || bytes+l[i].size <= maxBytes) {
 			bytes += l[i].size
 			i++
 		}
 		out = append(out, l[:i])
 		l = l[i:]
+		limit = n
 	}
 	return out
 }

@@ -308,7 +308,7 @@ func TestIMAPBacklogDeliveredOnceInBatches(t *testing.T) {
 	src.waitSynced(t, time.Time{})
 	for name, want := range map[string]float64{
 		"complaintbot_ingest_imap_messages_delivered_total": n,
-		"complaintbot_ingest_imap_batches_delivered_total":  13,
+		"complaintbot_ingest_imap_batches_delivered_total":  14,
 		"complaintbot_ingest_imap_backlog_messages":         0,
 		"complaintbot_ingest_imap_errors_total":             0,
 	} {
@@ -318,8 +318,8 @@ func TestIMAPBacklogDeliveredOnceInBatches(t *testing.T) {
 	}
 
 	batches := sink.snapshot()
-	if len(batches) != 13 {
-		t.Errorf("got %d batches, want 13 (1234 in batches of 100)", len(batches))
+	if len(batches) != 14 {
+		t.Errorf("got %d batches, want 14 (1234: a first batch of 25, then batches of 100)", len(batches))
 	}
 	validity := batches[0].Cursor.UIDValidity
 	next := 1
@@ -798,8 +798,8 @@ func TestIMAPTLSModes(t *testing.T) {
 }
 
 func TestPlanBatches(t *testing.T) {
-	l := []pending{{1, 10}, {2, 10}, {3, 100}, {4, 10}, {5, 10}, {7, 10}}
-	got := planBatches(l, 2, 25)
+	l := []pending{{1, 10}, {2, 10}, {3, 100}, {4, 10}, {5, 10}, {7, 10}, {8, 10}, {9, 10}, {10, 10}, {11, 10}}
+	got := planBatches(l, 8, 25)
 	var s []string
 	for _, b := range got {
 		var uids []string
@@ -808,8 +808,9 @@ func TestPlanBatches(t *testing.T) {
 		}
 		s = append(s, strings.Join(uids, ","))
 	}
-	// 3 is alone (over the byte cap on its own), the rest pairs by count.
-	if want := "1,2 3 4,5 7"; strings.Join(s, " ") != want {
+	// The first batch is a quarter of 8; 3 is alone (over the byte cap on
+	// its own); the rest are cut by the byte cap before the count.
+	if want := "1,2 3 4,5 7,8 9,10 11"; strings.Join(s, " ") != want {
 		t.Errorf("batches %q, want %q", strings.Join(s, " "), want)
 	}
 }
@@ -956,7 +957,7 @@ func TestIMAPBacklogCountsDown(t *testing.T) {
 	st := openTestStore(t, store.BoltOptions{})
 	sink := &recordingSink{st: st, block: make(chan struct{}), entered: make(chan struct{}, 1)}
 	src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, BatchSize: 4})
-	want := []int{10, 6, 2} // before each of the three batches commits
+	want := []int{10, 9, 5, 1} // before each batch commits: 1, 4, 4, 1
 	for i, w := range want {
 		<-sink.entered
 		if got := src.Backlog(); got != w {
@@ -964,5 +965,5 @@ func TestIMAPBacklogCountsDown(t *testing.T) {
 		}
 		sink.block <- struct{}{}
 	}
-	waitFor(t, "the catch-up to end", 5*time.Second, func() bool { return src.Backlog() == 0 && len(sink.snapshot()) == 3 })
+	waitFor(t, "the catch-up to end", 5*time.Second, func() bool { return src.Backlog() == 0 && len(sink.snapshot()) == 4 })
 }
