@@ -148,6 +148,9 @@ type Bolt struct {
 	// lastTrim is when the mapping was last trimmed; guarded by bbolt's
 	// writer lock (read and set inside write transactions only).
 	lastTrim time.Time
+	// fill is the FillPercent of the buckets write transactions fill
+	// more than bbolt's default: packedFill (tests compare with nil).
+	fill map[string]float64
 }
 
 var _ Store = (*Bolt)(nil)
@@ -187,7 +190,7 @@ func OpenBolt(path string, o BoltOptions) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &Bolt{db: db, opts: o}, nil
+	return &Bolt{db: db, opts: o, fill: packedFill}, nil
 }
 
 // initBuckets creates the buckets a new file lacks (checks them in a
@@ -232,7 +235,7 @@ func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) (err error) {
 		return fmt.Errorf("store: update: begin: %w", err)
 	}
 	b.maybeTrim(btx)
-	t := &boltTx{tx: btx, writable: true, now: b.opts.Now}
+	t := &boltTx{tx: btx, writable: true, now: b.opts.Now, fill: b.fill}
 	committed := false
 	defer func() {
 		if !committed {
