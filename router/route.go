@@ -227,8 +227,10 @@ func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Messa
 		applyClassification(c, cls)
 		out.count(&out.classified, classifiedLabel(cls))
 	}
-	if err := tx.PutComplaint(c); err != nil {
-		return fmt.Errorf("put new complaint: %w", err)
+	// Its ID and number now, for the records that name it; the complaint
+	// itself is written once, complete, at the end.
+	if err := tx.ReserveComplaint(c); err != nil {
+		return fmt.Errorf("reserve new complaint: %w", err)
 	}
 	m.ComplaintID = c.ID
 	if err := tx.PutMessage(m); err != nil {
@@ -302,7 +304,7 @@ func (r *Router) followThrough(tx store.Tx, o *opening, cls Classification, clas
 	}
 	// The deadline before the owner's mail and the acknowledgement: both
 	// show it, and it depends on the category and tier just set.
-	if err := r.ScheduleStage(tx, o.c, o.c.Stage, now); err != nil {
+	if err := r.scheduleStage(tx, o.c, o.c.Stage, now, false); err != nil {
 		return err
 	}
 	if err := r.assignNew(tx, o, now, out); err != nil {

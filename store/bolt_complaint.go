@@ -44,7 +44,9 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	}
 	var oldIdx []indexEntry
 	oldOwner := ""
-	if c.ID != 0 {
+	if t.keys.reserved[c.ID] {
+		delete(t.keys.reserved, c.ID) // written now: an update from here on
+	} else if c.ID != 0 {
 		old, err := t.storedComplaintKeys(c.ID)
 		if err != nil {
 			return fmt.Errorf("store: %s: %w", op, err)
@@ -75,6 +77,27 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
 	t.keys.setComplaint(c.ID, complaintKeys{number: c.Number, index: newIdx, owner: loadOwner(c)})
+	return nil
+}
+
+func (t *boltTx) ReserveComplaint(c *Complaint) error {
+	const op = "reserve complaint"
+	if err := t.checkWrite(op); err != nil {
+		return err
+	}
+	if c.ID != 0 {
+		return fmt.Errorf("store: %s: complaint %d already has an ID", op, c.ID)
+	}
+	restore, err := t.assignComplaint(c)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	if err := t.checkUnique(complaintIndex(c), c.ID); err != nil {
+		restore()
+		return fmt.Errorf("store: %s: number %q: %w", op, c.Number, err)
+	}
+	t.onRollback(restore)
+	t.keys.reserve(c.ID)
 	return nil
 }
 

@@ -133,3 +133,57 @@ func TestComplaintsOfCustomer(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReserveComplaint: a reserved complaint has its ID and number at
+// once, is not readable until put, is then written as new (indexes and the
+// owner's load included), and a rolled-back reservation gives its ID and
+// number back to the caller's struct (the next complaint gets that number,
+// since it was never stored).
+func TestReserveComplaint(t *testing.T) {
+	s, _ := openTest(t, BoltOptions{})
+	c := Complaint{CustomerID: 7, Subject: "broken", OwnerID: "ona"}
+	update(t, s, func(tx Tx) error {
+		if err := tx.ReserveComplaint(&c); err != nil {
+			return err
+		}
+		if c.ID == 0 || c.Number != "C-2026-000001" || c.Stage != StageRegistered {
+			t.Errorf("reserved = %+v", c)
+		}
+		if _, err := tx.Complaint(c.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("reserved complaint readable before the put: %v", err)
+		}
+		if err := tx.ReserveComplaint(&c); err == nil {
+			t.Errorf("reserving a complaint that has an ID succeeded")
+		}
+		return tx.PutComplaint(&c)
+	})
+	view(t, s, func(tx Tx) error {
+		got, err := tx.ComplaintByNumber(c.Number)
+		if err != nil || got.ID != c.ID || got.Subject != "broken" {
+			t.Errorf("ComplaintByNumber = %+v, %v", got, err)
+		}
+		if cs, err := tx.ComplaintsOfCustomer(7); err != nil || len(cs) != 1 {
+			t.Errorf("ComplaintsOfCustomer = %d, %v", len(cs), err)
+		}
+		if n, err := tx.OpenComplaintsByOwner("ona"); err != nil || n != 1 {
+			t.Errorf("OpenComplaintsByOwner = %d, %v, want 1", n, err)
+		}
+		return nil
+	})
+
+	failed := errors.New("abandon")
+	d := Complaint{CustomerID: 7}
+	err := s.Update(context.Background(), func(tx Tx) error {
+		if err := tx.ReserveComplaint(&d); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) || d.ID != 0 || d.Number != "" {
+		t.Fatalf("after a rolled-back reservation: err %v, complaint %+v", err, d)
+	}
+	update(t, s, func(tx Tx) error { return tx.PutComplaint(&d) })
+	if d.Number != "C-2026-000002" {
+		t.Errorf("next number %s, want C-2026-000002 (the rolled-back one was never stored)", d.Number)
+	}
+}

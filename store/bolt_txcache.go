@@ -13,6 +13,16 @@ package store
 type keyCache struct {
 	complaints map[uint64]complaintKeys
 	customers  map[uint64][]indexEntry
+	// reserved holds the IDs ReserveComplaint gave out in this
+	// transaction that PutComplaint has not written yet.
+	reserved map[uint64]bool
+}
+
+func (k *keyCache) reserve(id uint64) {
+	if k.reserved == nil {
+		k.reserved = make(map[uint64]bool)
+	}
+	k.reserved[id] = true
 }
 
 // complaintKeys is what PutComplaint needs of a stored complaint.

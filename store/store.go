@@ -58,6 +58,12 @@ type Tx interface {
 	// PutComplaint creates (ID 0: assigns ID, Number from CreatedAt's year and
 	// a per-year sequence, CreatedAt if zero) or updates a complaint.
 	PutComplaint(c *Complaint) error
+	// ReserveComplaint gives a new complaint (ID 0) its ID, Number and
+	// defaults as PutComplaint would, without writing it, so that the
+	// records naming it can be written before the complaint is complete;
+	// the caller then puts it once. A complaint reserved but never put
+	// leaves only a gap in the numbers (numbers are never reused).
+	ReserveComplaint(c *Complaint) error
 	// ForEachComplaint calls fn for every complaint in ID order; returning
 	// ErrStop from fn ends the walk without error.
 	ForEachComplaint(fn func(*Complaint) error) error
