@@ -322,9 +322,12 @@ func (w *walker) attachmentName(h message.Header, mediaType string) string {
 }
 
 // capWriter hashes and counts everything written to it and keeps the bytes
-// while they stay within max, in fixed-size chunks so that growing never
-// copies; past max the chunks are released. A kept attachment costs its
-// size twice at most (chunks, then Bytes), one over the cap at most max.
+// while they stay within max, in chunks that start small and double (so a
+// small file costs little more than its size, and growing never copies);
+// past max the chunks are released. A kept attachment costs its size twice
+// at most (chunks, then Bytes), one over the cap at most max. ReadFrom
+// reads straight into the chunks, so copying a body into it needs no
+// buffer of its own.
 type capWriter struct {
 	max    int64
 	n      int64
@@ -333,7 +336,10 @@ type capWriter struct {
 	over   bool
 }
 
-const chunkSize = 64 << 10
+const (
+	firstChunk = 4 << 10
+	chunkSize  = 64 << 10 // the largest chunk
+)
 
 func (c *capWriter) Write(p []byte) (int, error) {
 	c.h.Write(p)
@@ -345,16 +351,74 @@ func (c *capWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	for rest := p; len(rest) > 0; {
-		last := len(c.chunks) - 1
-		if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
-			c.chunks = append(c.chunks, make([]byte, 0, min(chunkSize, c.max)))
-			last++
-		}
+		last := c.room()
 		k := min(len(rest), cap(c.chunks[last])-len(c.chunks[last]))
 		c.chunks[last] = append(c.chunks[last], rest[:k]...)
 		rest = rest[k:]
 	}
 	return len(p), nil
+}
+
+// room returns the index of a chunk with free space, adding one (twice the
+// size of the last, at most chunkSize and never much beyond max) if needed.
+func (c *capWriter) room() int {
+	last := len(c.chunks) - 1
+	if last >= 0 && len(c.chunks[last]) < cap(c.chunks[last]) {
+		return last
+	}
+	size := int64(firstChunk)
+	if last >= 0 {
+		size = min(2*int64(cap(c.chunks[last])), chunkSize)
+	}
+	size = max(min(size, c.max-c.n+1), 1) // one byte over max tells it is over
+	c.chunks = append(c.chunks, make([]byte, 0, size))
+	return last + 1
+}
+
+// ReadFrom reads r to its end into the chunks (io.Copy uses it).
+func (c *capWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	var scratch []byte // past max: only hashed and counted
+	for {
+		var buf []byte
+		if c.over {
+			if scratch == nil {
+				scratch = make([]byte, 32<<10)
+			}
+			buf = scratch
+		} else {
+			last := c.room()
+			ch := c.chunks[last]
+			buf = ch[len(ch):cap(ch)]
+		}
+		k, err := r.Read(buf)
+		if k > 0 {
+			total += int64(k)
+			c.account(buf[:k])
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// account takes in p, just read into the spare room of the last chunk (or
+// the scratch buffer once over max).
+func (c *capWriter) account(p []byte) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	if c.over {
+		return
+	}
+	if c.n > c.max {
+		c.over, c.chunks = true, nil
+		return
+	}
+	last := len(c.chunks) - 1
+	c.chunks[last] = c.chunks[last][:len(c.chunks[last])+len(p)]
 }
 
 // Bytes is what was kept, in one slice (empty, not nil, for an empty file).

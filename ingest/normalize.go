@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -94,7 +96,9 @@ func quarantine(m *store.Message, raw []byte, reason string) {
 
 func normalize(m *store.Message, raw []byte, o NormalizeOptions) {
 	var notes notes
-	e, err := readMessage(raw, o.MaxHeaderBytes, &notes)
+	br := readers.Get().(*bufio.Reader)
+	defer readers.Put(br) // the entity is read to the end (or dropped) before normalize returns
+	e, err := readMessage(br, raw, o.MaxHeaderBytes, &notes)
 	if e == nil {
 		quarantine(m, raw, "unparseable header: "+err.Error())
 		return
@@ -134,9 +138,10 @@ func classify(m *store.Message, raw []byte, h mail.Header) {
 // how many were dropped; only when that fails too is there no message.
 // The returned error may accompany an entity: an unknown charset or
 // transfer encoding of the top-level body.
-func readMessage(raw []byte, maxHeader int64, n *notes) (*message.Entity, error) {
+func readMessage(br *bufio.Reader, raw []byte, maxHeader int64, n *notes) (*message.Entity, error) {
 	opts := &message.ReadOptions{MaxHeaderBytes: maxHeader}
-	e, err := message.ReadWithOptions(bytes.NewReader(raw), opts)
+	br.Reset(bytes.NewReader(raw))
+	e, err := message.ReadWithOptions(br, opts) // uses br as is: it is large enough
 	if e != nil || !isHeaderError(err) {
 		return e, err
 	}
@@ -151,6 +156,12 @@ func readMessage(raw []byte, maxHeader int64, n *notes) (*message.Entity, error)
 	n.add(fmt.Sprintf("dropped %d malformed header line(s)", dropped))
 	return e, err2
 }
+
+// readers are the buffered readers messages are parsed through, reused:
+// go-message wraps its input in a new bufio.Reader unless it already is
+// one of at least the default size, and that buffer was a tenth of what
+// normalising a typical mail allocated.
+var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 func isHeaderError(err error) bool {
 	return err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)

@@ -132,7 +132,9 @@ type BoltOptions struct {
 	// resident, ~0.25ms with all of them (BenchmarkTrimResident). Readers
 	// are not disturbed: the pages stay in the page cache and the next
 	// access maps them back with the same bytes, a minor fault without I/O.
-	// Zero means one second; negative disables it (Bolt.TrimResident still
+	// Zero means 100ms: a backlog is written at tens of megabytes a
+	// second, and a trim costs far less than the pages it frees are worth
+	// on a small machine. Negative disables it (Bolt.TrimResident still
 	// trims on demand).
 	TrimInterval time.Duration
 	// Logger receives what the store cannot return (a failed trim). Nil

@@ -9,7 +9,7 @@ import (
 
 // defaultTrimInterval is how often, at most, Update trims the resident
 // pages of the file mapping when BoltOptions.TrimInterval is zero.
-const defaultTrimInterval = time.Second
+const defaultTrimInterval = 100 * time.Millisecond
 
 // maybeTrim trims the mapping's resident pages when the last trim is at
 // least TrimInterval old. btx is the write transaction just begun: while

@@ -64,6 +64,7 @@ type daemonConfig struct {
 	PasswordEnv, Secret   string
 	TokenEnv, LogLevel    string
 	AckPerCustomerPerHour int
+	SMTPConnections       int
 }
 
 var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{"q": strconv.Quote}).Parse(
@@ -97,6 +98,7 @@ smtp:
   tls: none
   from: {{q (printf "Load Test Support <%s>" .SupportUser)}}
   helo: cbload.localhost
+  connections: {{.SMTPConnections}}
 threading:
   secret_env: {{.Secret}}
   domain: complaints.cbload.test

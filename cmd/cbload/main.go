@@ -55,6 +55,7 @@ type options struct {
 	After      string        // what the daemon does with processed mail: seen | move
 	Batch      int           // inbox batch_size
 	Conns      int           // parallel SMTP connections for the backlog
+	SMTPConns  int           // the daemon's smtp.connections
 	Rate       float64       // latency mails per second
 	Poll       time.Duration // NOOP poll interval of the latency watchers
 	Idle       bool          // also measure with IDLE clients
@@ -62,7 +63,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{N: 10000, Latency: 200, Customers: 100, After: "move", Batch: 500, Conns: 8,
+	return options{N: 10000, Latency: 200, Customers: 100, After: "move", Batch: 500, Conns: 8, SMTPConns: 4,
 		Rate: 10, Poll: 10 * time.Millisecond, Idle: true, Timeout: time.Minute}
 }
 
@@ -84,6 +85,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.After, "after", o.After, "what the daemon does with recorded mail: seen or move")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "inbox batch_size of the daemon")
 	fs.IntVar(&o.Conns, "conns", o.Conns, "parallel SMTP connections submitting the backlog")
+	fs.IntVar(&o.SMTPConns, "smtp-connections", o.SMTPConns, "the daemon's smtp.connections: parallel acknowledgement sends (a crash can resend at most this many)")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "latency mails per second")
 	fs.DurationVar(&o.Poll, "poll", o.Poll, "how often a latency watcher polls an INBOX with an ack due")
 	fs.BoolVar(&o.Idle, "idle", o.Idle, "also time when an IDLE client hears of each ack")

@@ -11,13 +11,15 @@ import (
 
 // Report is everything one load run measured.
 type Report struct {
-	Mails       int     `json:"mails"`
-	LatencyMail int     `json:"latency_mails"`
-	Customers   int     `json:"customers"`
-	After       string  `json:"after"`
-	BatchSize   int     `json:"batch_size"`
-	AvgMailKB   float64 `json:"avg_mail_kb"`
-	Dir         string  `json:"dir,omitempty"` // kept with -keep
+	Mails       int    `json:"mails"`
+	LatencyMail int    `json:"latency_mails"`
+	Customers   int    `json:"customers"`
+	After       string `json:"after"`
+	BatchSize   int    `json:"batch_size"`
+	// SMTPConnections is the daemon's smtp.connections.
+	SMTPConnections int     `json:"smtp_connections"`
+	AvgMailKB       float64 `json:"avg_mail_kb"`
+	Dir             string  `json:"dir,omitempty"` // kept with -keep
 	// LoadBefore, LoadAfter are the machine's 1-minute load averages.
 	LoadBefore string `json:"load_before"`
 	LoadAfter  string `json:"load_after"`
@@ -145,8 +147,8 @@ func (r *Report) writeJSON(w io.Writer) error {
 func (r *Report) writeText(w io.Writer) {
 	s, b, l, d := r.Submit, r.Backlog, r.Latency, r.Daemon
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("complaintbot load: %d backlog mails + %d latency mails from %d customers (avg %.1f KB), after=%s, batch=%d",
-		r.Mails, r.LatencyMail, r.Customers, r.AvgMailKB, r.After, r.BatchSize)
+	p("complaintbot load: %d backlog mails + %d latency mails from %d customers (avg %.1f KB), after=%s, batch=%d, smtp.connections=%d",
+		r.Mails, r.LatencyMail, r.Customers, r.AvgMailKB, r.After, r.BatchSize, r.SMTPConnections)
 	p("machine load average (1 min): %s at the start, %s at the end (2 cores; other work slows every figure)", r.LoadBefore, r.LoadAfter)
 	p("")
 	p("Backlog in (daemon stopped)")

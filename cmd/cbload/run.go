@@ -45,7 +45,7 @@ type latencyMail struct {
 // also with an error.
 func run(ctx context.Context, s *mailstack.Stack, o options, log *slog.Logger) (*Report, error) {
 	r := &runner{o: o, s: s, log: log, rep: &Report{Mails: o.N, LatencyMail: o.Latency, Customers: o.Customers,
-		After: o.After, BatchSize: o.Batch, LoadBefore: loadAvg()}}
+		After: o.After, BatchSize: o.Batch, SMTPConnections: o.SMTPConns, LoadBefore: loadAvg()}}
 	dir, err := os.MkdirTemp("", "cbload-")
 	if err != nil {
 		return nil, err
@@ -241,6 +241,7 @@ func (r *runner) startDaemon(ctx context.Context) error {
 		PasswordEnv: envIMAPPassword, Secret: envThreadSecret, TokenEnv: envAPIToken, LogLevel: "info",
 		// The config refuses a negative (unlimited) cap; this one is never reached.
 		AckPerCustomerPerHour: 1_000_000,
+		SMTPConnections:       r.o.SMTPConns,
 	})
 	if err != nil {
 		return err
