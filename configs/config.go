@@ -37,6 +37,7 @@ type Config struct {
 	HTTP      HTTP      `yaml:"http"`
 	Threading Threading `yaml:"threading"`
 	Log       Log       `yaml:"log"`
+	Runtime   Runtime   `yaml:"runtime"`
 	// Assignment (configs/staff.go): who works here, in which teams, and
 	// which complaint goes to whom.
 	Staff    []Staff  `yaml:"staff"`
@@ -137,6 +138,18 @@ type Threading struct {
 }
 
 // Log configures logging.
+// Runtime tunes the Go runtime of the daemon.
+type Runtime struct {
+	// MemoryLimitMB is the Go runtime's soft memory limit in MiB
+	// (debug.SetMemoryLimit): past it the garbage collector works harder
+	// rather than let the heap grow, which keeps a backlog's burst of
+	// allocation within a small machine's budget at some CPU cost. It is
+	// soft: the daemon never fails for it. 0 means DefaultMemoryLimitMB;
+	// -1 means no limit. The GOMEMLIMIT environment variable, when set,
+	// wins.
+	MemoryLimitMB int `yaml:"memory_limit_mb"`
+}
+
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // text | json
@@ -244,6 +257,7 @@ const (
 	DefaultBatchSize          = 500
 	DefaultMaxAttachmentBytes = 10 << 20
 	DefaultMaxMessageBytes    = 25 << 20
+	DefaultMemoryLimitMB      = 64
 )
 
 func (c *Config) applyDefaults() {
@@ -264,6 +278,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Ack.MaxPerHour == 0 {
 		c.Ack.MaxPerHour = DefaultAckPerHour
+	}
+	if c.Runtime.MemoryLimitMB == 0 {
+		c.Runtime.MemoryLimitMB = DefaultMemoryLimitMB
 	}
 	for i := range c.Inboxes {
 		in := &c.Inboxes[i]

@@ -112,6 +112,26 @@ func TestDefaults(t *testing.T) {
 	if c.Ack.MaxPerHour != DefaultAckPerHour || c.Ack.ReactionTime.D() != DefaultReactionTime {
 		t.Errorf("ack defaults %+v", c.Ack)
 	}
+	if c.Runtime.MemoryLimitMB != DefaultMemoryLimitMB {
+		t.Errorf("runtime.memory_limit_mb default %d, want %d", c.Runtime.MemoryLimitMB, DefaultMemoryLimitMB)
+	}
+}
+
+func TestMemoryLimitValues(t *testing.T) {
+	base := "inboxes: [{name: a, host: h, user: u, password_env: PW}]\nsmtp: {host: h, from: a@b.c}\nthreading: {secret_env: TS}\n"
+	env := map[string]string{"PW": "p", "TS": "0123456789abcdef"}
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{{"-1", true}, {"16", true}, {"512", true}, {"8", false}, {"-2", false}} {
+		_, err := parseWith(t, base+"runtime: {memory_limit_mb: "+tc.value+"}\n", env)
+		if tc.ok && err != nil {
+			t.Errorf("memory_limit_mb %s: %v", tc.value, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "runtime.memory_limit_mb")) {
+			t.Errorf("memory_limit_mb %s: error %v, want one naming runtime.memory_limit_mb", tc.value, err)
+		}
+	}
 }
 
 func TestValidateNoSecretInProblems(t *testing.T) {

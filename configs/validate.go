@@ -49,6 +49,9 @@ func (c *Config) Validate(getenv func(string) string, readFile func(string) ([]b
 	if !oneOf(c.Log.Format, "text", "json") {
 		p.addf("log.format: %q is not one of text, json", c.Log.Format)
 	}
+	if m := c.Runtime.MemoryLimitMB; m < -1 || m > 0 && m < 16 {
+		p.addf("runtime.memory_limit_mb: %d is not -1 (no limit) or at least 16", m)
+	}
 	if len(p) > 0 {
 		return p
 	}

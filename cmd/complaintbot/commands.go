@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -45,11 +46,24 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		defer stop()
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if limit, ok := memoryLimit(cfg.Runtime.MemoryLimitMB, os.Getenv("GOMEMLIMIT")); ok {
+		debug.SetMemoryLimit(limit)
+	}
 	d, err := newDaemon(cfg, daemonDeps{Logger: log})
 	if err != nil {
 		return err
 	}
 	return d.Run(ctx)
+}
+
+// memoryLimit is the soft memory limit to set for the configured MiB; not
+// ok when there is none to set (no limit configured, or GOMEMLIMIT set in
+// the environment, which the runtime has applied already).
+func memoryLimit(mb int, env string) (int64, bool) {
+	if env != "" || mb <= 0 {
+		return 0, false
+	}
+	return int64(mb) << 20, true
 }
 
 // startCPUProfile profiles the process into path until the returned
