@@ -686,11 +686,14 @@ func readLiteral(l imap.LiteralReader) ([]byte, error) {
 // us allocate up front; a larger literal is read as it comes.
 const maxLiteralPrealloc = 1 << 30
 
-// normalizeBatch normalises a batch on all CPUs and stamps what only the
-// source knows: where the message came from and when the server got it.
+// normalizeBatch normalises a batch on all CPUs but one and stamps what
+// only the source knows: where the message came from and when the server
+// got it. The CPU left over is the commit stage's: it is the one stage
+// that cannot run in parallel, so with every CPU normalising it waits for
+// a turn and the whole pipeline slows down to its pace.
 func (ss *imapSession) normalizeBatch(f *fetched) {
 	f.msgs = make([]*store.Message, len(f.raws))
-	workers := min(runtime.GOMAXPROCS(0), len(f.raws))
+	workers := min(max(runtime.GOMAXPROCS(0)-1, 1), len(f.raws))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
