@@ -7,22 +7,38 @@ import (
 	"complaintbot/store"
 )
 
-// Prepare classifies m ahead of Deliver, for a source that calls it on
-// its own parallel workers right after normalising (as the daemon's IMAP
-// inboxes do): Deliver then finds the result in m.Prepared and does not
-// classify again. It is safe for concurrent use; a message that is not
-// classified (noise, quarantine, no classifier) is left as it is.
+// Prepare classifies m and detects its language ahead of Deliver, for a
+// source that calls it on its own parallel workers right after normalising
+// (as the daemon's IMAP inboxes do): Deliver then finds the results in
+// m.Prepared and does not work them out again inside its transaction. It
+// is safe for concurrent use; a message that is not a customer's (noise,
+// quarantine) is left as it is.
 func (r *Router) Prepare(m *store.Message) {
-	if r.classifier == nil || !classifiable(m) {
+	if !classifiable(m) {
 		return
 	}
-	if cls, ok := r.classify(m); ok {
-		m.Prepared = &prepared{cls: cls}
+	p := &prepared{lang: DetectLang(m.Subject + "\n" + m.Text)}
+	if r.classifier != nil {
+		p.cls, p.classified = r.classify(m)
 	}
+	m.Prepared = p
 }
 
 // prepared is what Prepare leaves in store.Message.Prepared.
-type prepared struct{ cls Classification }
+type prepared struct {
+	lang       string // DetectLang of subject and text
+	cls        Classification
+	classified bool
+}
+
+// messageLang is DetectLang of m's subject and text, as prepared when it
+// was.
+func messageLang(m *store.Message) string {
+	if p, ok := m.Prepared.(*prepared); ok {
+		return p.lang
+	}
+	return DetectLang(m.Subject + "\n" + m.Text)
+}
 
 // classifiable reports whether m is a customer's message worth classifying.
 func classifiable(m *store.Message) bool {
@@ -45,7 +61,7 @@ func (r *Router) preclassify(msgs []*store.Message) []*Classification {
 		if !classifiable(m) {
 			continue
 		}
-		if p, ok := m.Prepared.(*prepared); ok {
+		if p, ok := m.Prepared.(*prepared); ok && p.classified {
 			pre[i] = &p.cls
 		} else {
 			todo = append(todo, i)

@@ -76,3 +76,21 @@ func TestPrepareClassifiesAheadOfDeliver(t *testing.T) {
 		t.Errorf("the auto-reply opened a complaint")
 	}
 }
+
+// TestPreparedLanguageIsUsed: without a classifier, Prepare still detects
+// the language, and Deliver takes the prepared value instead of detecting
+// it again in the transaction.
+func TestPreparedLanguageIsUsed(t *testing.T) {
+	f := newFixture(t, nil)
+	m := mail("A", "a@example.com", "lang1@x", "kettle", "The kettle leaks and nobody answers.")
+	f.r.Prepare(m)
+	p, ok := m.Prepared.(*prepared)
+	if !ok || p.lang != "en" || p.classified {
+		t.Fatalf("Prepared = %#v, want English, not classified", m.Prepared)
+	}
+	p.lang = "lt" // what Deliver must take, though the text says otherwise
+	f.deliver(m)
+	if cs := f.complaints(); len(cs) != 1 || cs[0].Lang != "lt" {
+		t.Errorf("complaints %+v, want one in the prepared language lt", cs)
+	}
+}

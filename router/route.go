@@ -133,7 +133,7 @@ func (r *Router) putUnthreaded(tx store.Tx, m *store.Message, out *outcome) erro
 // opening one when the message joins none.
 func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcome) error {
 	now := r.now()
-	lang := DetectLang(m.Subject + "\n" + m.Text)
+	lang := messageLang(m)
 	cust, created, err := r.customerOf(tx, m, lang)
 	if err != nil {
 		return err
