@@ -8,7 +8,11 @@ import (
 )
 
 func (t *boltTx) Notification(id uint64) (*Notification, error) {
-	return load[Notification](t, bucketNotifications, "notification", id)
+	n, err := load[Notification](t, bucketNotifications, "notification", id)
+	if err == nil && t.writable {
+		t.keys.setNotification(id, notificationIndex(n))
+	}
+	return n, err
 }
 
 func (t *boltTx) PutNotification(n *Notification) error {
@@ -18,20 +22,27 @@ func (t *boltTx) PutNotification(n *Notification) error {
 	}
 	var oldIdx []indexEntry
 	if n.ID != 0 {
-		old, err := t.Notification(n.ID)
-		if err != nil {
-			return fmt.Errorf("store: %s: %w", op, err)
+		idx, ok := t.keys.notification(n.ID)
+		if !ok {
+			old, err := t.Notification(n.ID)
+			if err != nil {
+				return fmt.Errorf("store: %s: %w", op, err)
+			}
+			idx = notificationIndex(old)
 		}
-		oldIdx = notificationIndex(old)
+		oldIdx = idx
 	} else if err := t.assignNotification(n); err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
-	if err := t.reindex(oldIdx, notificationIndex(n), n.ID); err != nil {
+	delete(t.keys.notifications, n.ID) // until the new version is fully written
+	newIdx := notificationIndex(n)
+	if err := t.reindex(oldIdx, newIdx, n.ID); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
 	}
 	if err := t.putJSON(t.bucket(bucketNotifications), u64(n.ID), n); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
 	}
+	t.keys.setNotification(n.ID, newIdx)
 	return nil
 }
 

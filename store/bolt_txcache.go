@@ -16,6 +16,21 @@ type keyCache struct {
 	// reserved holds the IDs ReserveComplaint gave out in this
 	// transaction that PutComplaint has not written yet.
 	reserved map[uint64]bool
+	// notifications: the index entries of outbox rows (the notifier reads
+	// a row, then puts it back with its outcome).
+	notifications map[uint64][]indexEntry
+}
+
+func (k *keyCache) notification(id uint64) ([]indexEntry, bool) {
+	idx, ok := k.notifications[id]
+	return idx, ok
+}
+
+func (k *keyCache) setNotification(id uint64, idx []indexEntry) {
+	if k.notifications == nil {
+		k.notifications = make(map[uint64][]indexEntry)
+	}
+	k.notifications[id] = idx
 }
 
 func (k *keyCache) reserve(id uint64) {

@@ -109,3 +109,46 @@ func TestPutAfterConflictUsesStoredKeys(t *testing.T) {
 		return nil
 	})
 }
+
+// An outbox row read and put back several times in one transaction (as the
+// notifier records outcomes) is in the due index by its last state only.
+func TestNotificationPutTwiceInOneTxReindexes(t *testing.T) {
+	s, _ := openTest(t, BoltOptions{})
+	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	var id uint64
+	update(t, s, func(tx Tx) error {
+		n := &Notification{Kind: "ack", To: Address{Email: "a@example.com"}, NextAttempt: t0}
+		err := tx.PutNotification(n)
+		id = n.ID
+		return err
+	})
+	update(t, s, func(tx Tx) error {
+		n, err := tx.Notification(id)
+		if err != nil {
+			return err
+		}
+		n.NextAttempt = t0.Add(time.Hour) // a retry later
+		if err := tx.PutNotification(n); err != nil {
+			return err
+		}
+		n.NextAttempt = t0.Add(2 * time.Hour) // and later again
+		if err := tx.PutNotification(n); err != nil {
+			return err
+		}
+		again, err := tx.Notification(id)
+		if err != nil {
+			return err
+		}
+		again.Status = NotifySent
+		return tx.PutNotification(again)
+	})
+	view(t, s, func(tx Tx) error {
+		if n, err := tx.PendingNotifications(); err != nil || n != 0 {
+			t.Errorf("PendingNotifications = %d, %v; want 0 (the sent row left the due index)", n, err)
+		}
+		if due, err := tx.DueNotifications(t0.Add(3*time.Hour), 0); err != nil || len(due) != 0 {
+			t.Errorf("DueNotifications = %d rows, %v; want none", len(due), err)
+		}
+		return nil
+	})
+}
