@@ -3,6 +3,7 @@
 //
 //	eval "$(scripts/mailstack.sh env)"
 //	go run ./cmd/cbload [-n 10000] [-latency 200] [-customers 100] [-json]
+//	                    [-smtp-connections 4] [-cpuprofile FILE]
 //
 // It runs `complaintbot run` as a subprocess, as in production, and measures:
 //  1. Backlog: with the daemon stopped, N realistic complaint mails (Russian,
@@ -23,7 +24,8 @@
 //
 // Invariants: each run creates fresh mailbox users (big maildirs are never
 // wiped or reused); only 127.0.0.1 is dialled; the daemon is always stopped
-// before cbload returns.
+// before cbload returns (with SIGTERM first, also after a failure, so its
+// log and CPU profile are complete).
 package main
 
 import (
