@@ -65,6 +65,9 @@ type Store struct {
 	Path               string `yaml:"path"`
 	MaxAttachmentBytes int64  `yaml:"max_attachment_bytes"`
 	MaxMessageBytes    int64  `yaml:"max_message_attachment_bytes"`
+	// MaxReadBytes is the most of one mail an inbox reads; a larger mail is
+	// read up to it, recorded with a warning, and left whole on the server.
+	MaxReadBytes int64 `yaml:"max_read_bytes"`
 }
 
 // Ack configures the acknowledgement sent for every new complaint.
@@ -257,6 +260,7 @@ const (
 	DefaultBatchSize          = 500
 	DefaultMaxAttachmentBytes = 10 << 20
 	DefaultMaxMessageBytes    = 25 << 20
+	DefaultMaxReadBytes       = 64 << 20
 	DefaultMemoryLimitMB      = 64
 )
 
@@ -272,6 +276,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Store.MaxMessageBytes == 0 {
 		c.Store.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.Store.MaxReadBytes == 0 {
+		c.Store.MaxReadBytes = DefaultMaxReadBytes
 	}
 	if c.Ack.ReactionTime == 0 {
 		c.Ack.ReactionTime = Duration(DefaultReactionTime)

@@ -65,6 +65,9 @@ func (c *Config) validateStore(p *Problems) {
 	if c.Store.MaxMessageBytes < 0 {
 		p.addf("store.max_message_attachment_bytes: must not be negative")
 	}
+	if c.Store.MaxReadBytes < 1<<20 {
+		p.addf("store.max_read_bytes: %d is under 1 MiB (1048576)", c.Store.MaxReadBytes)
+	}
 }
 
 func (c *Config) validateAck(p *Problems) {

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,13 @@ type IMAPOptions struct {
 
 	BatchSize     int   // messages per UID FETCH and per Deliver; default 500
 	MaxBatchBytes int64 // RFC822.SIZE sum per batch (a batch has at least one message); default 16 MiB
+	// MaxReadBytes is the most of one mail that is read: a larger one (by
+	// its RFC822.SIZE) is fetched only up to this many bytes (its header and
+	// text come first), recorded with a warning, and its attachments past
+	// the cut are noted as too large; the whole mail stays on the server.
+	// One huge mail can then neither exhaust the daemon's memory nor, by
+	// crashing it again after every restart, stop the inbox. Default 64 MiB.
+	MaxReadBytes int64
 
 	Store store.Store // required: the starting cursor is read from it
 	Sink  Sink        // required: commits each batch with its cursor
@@ -100,6 +108,7 @@ func (o *IMAPOptions) setDefaults() {
 	o.IdleRestart = cmpOr(o.IdleRestart, 25*time.Minute)
 	o.BatchSize = cmpOr(o.BatchSize, 500)
 	o.MaxBatchBytes = cmpOr(o.MaxBatchBytes, 16<<20)
+	o.MaxReadBytes = cmpOr(o.MaxReadBytes, 64<<20)
 	o.DialTimeout = cmpOr(o.DialTimeout, 30*time.Second)
 	o.BackoffMin = cmpOr(o.BackoffMin, time.Second)
 	o.BackoffMax = cmpOr(o.BackoffMax, 2*time.Minute)
@@ -147,7 +156,7 @@ func (o *IMAPOptions) validate() error {
 	if o.After == AfterMove && o.MoveTo == o.Mailbox {
 		add("imap %s: move_to is the mailbox read", o.Name)
 	}
-	if o.BatchSize < 0 || o.MaxBatchBytes < 0 || o.BackoffMin < 0 || o.BackoffMax < o.BackoffMin {
+	if o.BatchSize < 0 || o.MaxBatchBytes < 0 || o.MaxReadBytes < 0 || o.BackoffMin < 0 || o.BackoffMax < o.BackoffMin {
 		add("imap %s: batch sizes must be positive and backoff min <= max", o.Name)
 	}
 	if o.Store == nil {
@@ -508,6 +517,7 @@ type fetched struct {
 	uids  []imap.UID
 	raws  [][]byte
 	dates []time.Time
+	cut   []int64          // the full RFC822.SIZE of a mail read only in part, else 0
 	msgs  []*store.Message // set by the normalise stage
 }
 
@@ -604,12 +614,44 @@ func (ss *imapSession) fetch(b []pending) (f *fetched, err error) {
 			err = fmt.Errorf("fetch: imapclient panicked: %v", r)
 		}
 	}()
-	var set imap.UIDSet
+	var whole imap.UIDSet
+	cut := map[imap.UID]int64{} // over MaxReadBytes: UID -> full size
 	for _, p := range b {
-		set.AddNum(p.uid)
+		if p.size > ss.src.o.MaxReadBytes {
+			cut[p.uid] = p.size
+		} else {
+			whole.AddNum(p.uid)
+		}
 	}
+	var got []fetchedOne
+	if len(whole) > 0 {
+		if got, err = ss.fetchSet(whole, nil); err != nil {
+			return nil, err
+		}
+	}
+	for uid := range cut {
+		one, err := ss.fetchSet(imap.UIDSetNum(uid), &imap.SectionPartial{Size: ss.src.o.MaxReadBytes})
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, one...)
+	}
+	slices.SortFunc(got, func(a, b fetchedOne) int { return cmp.Compare(a.uid, b.uid) })
+	f = &fetched{}
+	for _, m := range got {
+		f.uids = append(f.uids, m.uid)
+		f.raws = append(f.raws, m.raw)
+		f.dates = append(f.dates, m.date)
+		f.cut = append(f.cut, cut[m.uid])
+	}
+	return f, nil
+}
+
+// fetchSet fetches the bytes (the first partial.Size of them when partial
+// is set) and INTERNALDATE of set.
+func (ss *imapSession) fetchSet(set imap.UIDSet, partial *imap.SectionPartial) ([]fetchedOne, error) {
 	cmd := ss.c.Fetch(set, &imap.FetchOptions{
-		UID: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+		UID: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: partial}},
 	})
 	var got []fetchedOne
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
@@ -623,14 +665,7 @@ func (ss *imapSession) fetch(b []pending) (f *fetched, err error) {
 	if err := cmd.Close(); err != nil {
 		return nil, fmt.Errorf("fetch UIDs %s: %w", set, err)
 	}
-	slices.SortFunc(got, func(a, b fetchedOne) int { return cmp.Compare(a.uid, b.uid) })
-	f = &fetched{}
-	for _, m := range got {
-		f.uids = append(f.uids, m.uid)
-		f.raws = append(f.raws, m.raw)
-		f.dates = append(f.dates, m.date)
-	}
-	return f, nil
+	return got, nil
 }
 
 // fetchedOne is one message of a FETCH response.
@@ -699,6 +734,9 @@ func (ss *imapSession) normalizeBatch(f *fetched) {
 		wg.Go(func() {
 			for i := w; i < len(f.raws); i += workers {
 				f.msgs[i] = ss.message(f.uids[i], f.raws[i], f.dates[i])
+				if f.cut[i] > 0 {
+					ss.src.markCut(f.msgs[i], f.cut[i])
+				}
 			}
 		})
 	}
@@ -706,6 +744,28 @@ func (ss *imapSession) normalizeBatch(f *fetched) {
 	// The raw bytes are not needed past here (a quarantined message keeps
 	// its own reference); letting them go before the commit lowers the peak.
 	f.raws = nil
+}
+
+// markCut notes on m, normalised from only the first MaxReadBytes of a
+// mail of size bytes, that the rest was not read: a warning, the true size,
+// and its attachments that the cut left unreadable counted as too large
+// (so the customer is asked for them another way).
+func (s *IMAPSource) markCut(m *store.Message, size int64) {
+	note := fmt.Sprintf("mail of %d bytes is over the %d-byte read limit: only its beginning was read; the whole mail stays on the server", size, s.o.MaxReadBytes)
+	if m.Headers == nil {
+		m.Headers = map[string]string{}
+	}
+	if w := m.Headers[WarningHeader]; w != "" {
+		note = w + "; " + note
+	}
+	m.Headers[WarningHeader] = note
+	m.Size = size
+	for i := range m.Attachments {
+		if a := &m.Attachments[i]; !a.Kept && !strings.HasPrefix(a.NotKeptWhy, "over ") {
+			a.NotKeptWhy = fmt.Sprintf("over the read limit of %d bytes for one mail", s.o.MaxReadBytes)
+		}
+	}
+	s.metrics.cut.Inc()
 }
 
 func (ss *imapSession) message(uid imap.UID, raw []byte, date time.Time) *store.Message {
@@ -887,6 +947,7 @@ type imapMetrics struct {
 	reconnects prometheus.Counter
 	errors     prometheus.Counter
 	panics     prometheus.Counter
+	cut        prometheus.Counter
 	backlog    prometheus.Gauge
 	lag        prometheus.Gauge
 }
@@ -909,13 +970,14 @@ func newIMAPMetrics(reg prometheus.Registerer, source string) (imapMetrics, erro
 		reconnects: counter("reconnects_total", "Reconnections after a failed session."),
 		errors:     counter("errors_total", "Failed sessions (connection, protocol or sink errors)."),
 		panics:     counter("normalizer_panics_total", "Messages quarantined because the normaliser panicked."),
+		cut:        counter("messages_cut_total", "Mails over the read limit, read only in part."),
 		backlog:    gauge("backlog_messages", "Messages above the cursor at the last listing."),
 		lag:        gauge("lag_seconds", "Commit time minus INTERNALDATE of the newest committed message."),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.fetched, m.batches, m.reconnects, m.errors, m.panics, m.backlog, m.lag} {
+	for _, c := range []prometheus.Collector{m.fetched, m.batches, m.reconnects, m.errors, m.panics, m.cut, m.backlog, m.lag} {
 		if err := reg.Register(c); err != nil {
 			return m, err
 		}

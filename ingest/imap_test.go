@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -966,4 +967,75 @@ func TestIMAPBacklogCountsDown(t *testing.T) {
 		sink.block <- struct{}{}
 	}
 	waitFor(t, "the catch-up to end", 5*time.Second, func() bool { return src.Backlog() == 0 && len(sink.snapshot()) == 4 })
+}
+
+// TestIMAPReadsOnlyTheStartOfAHugeMail: a mail over MaxReadBytes is
+// fetched only up to it (a partial FETCH), still recorded, with its text,
+// its true size, a warning, and its file noted as too large; mail under the
+// limit in the same batch is read whole.
+func TestIMAPReadsOnlyTheStartOfAHugeMail(t *testing.T) {
+	ts := newTestIMAPServer(t, capsFull)
+	file := make([]byte, 300<<10)
+	for i := range file {
+		file[i] = byte(i * 7)
+	}
+	huge := "From: Big Sender <big@example.org>\r\nTo: support@example.com\r\nSubject: Photos of the damage\r\n" +
+		"Message-ID: <huge@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+		"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe kettle leaks; photos attached.\r\n" +
+		"--b1\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=damage.jpg\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" + base64Lines(file) + "--b1--\r\n"
+	ts.appendMail("INBOX", testMail(1), time.Time{})
+	ts.appendMail("INBOX", []byte(huge), time.Time{})
+	st := openTestStore(t, store.BoltOptions{})
+	sink := &recordingSink{st: st}
+	reg := prometheus.NewRegistry()
+	const limit = 64 << 10
+	startSource(t, ts, IMAPOptions{Store: st, Sink: sink, MaxReadBytes: limit, Registerer: reg,
+		Normalize: func(raw []byte) *store.Message {
+			if len(raw) > limit {
+				t.Errorf("normaliser got %d bytes, over the %d-byte read limit", len(raw), limit)
+			}
+			return Normalize(raw, NormalizeOptions{})
+		}})
+	sink.waitMessages(t, 2)
+	var big, small *store.Message
+	for _, b := range sink.snapshot() {
+		for _, m := range b.Messages {
+			if m.MessageID == "huge@example.org" {
+				big = m
+			} else {
+				small = m
+			}
+		}
+	}
+	if big == nil || small == nil {
+		t.Fatalf("messages: big %v, small %v", big, small)
+	}
+	if big.Size != int64(len(huge)) || !strings.Contains(big.Text, "kettle leaks") || big.Status != store.StatusRecorded {
+		t.Errorf("huge mail: size %d (want %d), status %s, text %q", big.Size, len(huge), big.Status, big.Text)
+	}
+	if w := big.Headers[WarningHeader]; !strings.Contains(w, "read limit") {
+		t.Errorf("warning %q lacks the read limit", w)
+	}
+	if len(big.Attachments) != 1 || big.Attachments[0].Kept || !strings.HasPrefix(big.Attachments[0].NotKeptWhy, "over the read limit") {
+		t.Errorf("attachments %+v, want damage.jpg not kept, over the read limit", big.Attachments)
+	}
+	if strings.Contains(small.Headers[WarningHeader], "read limit") || small.Size != int64(len(testMail(1))) {
+		t.Errorf("small mail marked as cut: %+v", small)
+	}
+	if got := metricValue(t, reg, "complaintbot_ingest_imap_messages_cut_total"); got != 1 {
+		t.Errorf("messages_cut_total = %v, want 1", got)
+	}
+}
+
+// base64Lines is b in base64, 76 characters to a CRLF-ended line.
+func base64Lines(b []byte) string {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var sb strings.Builder
+	for len(enc) > 76 {
+		sb.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	sb.WriteString(enc + "\r\n")
+	return sb.String()
 }

@@ -112,7 +112,7 @@ func (d *daemon) wire(deps daemonDeps) error {
 			Name: in.Name, Addr: in.Addr(), TLS: in.TLS, TLSConfig: d.tlsConfig(deps, in.Host, in.InsecureSkipVerify),
 			Username: in.User, Password: in.Password.Value(), Mailbox: in.Mailbox,
 			After: in.After, MoveTo: in.MoveTo, PollInterval: in.PollInterval.D(), DisableIdle: in.Idle != nil && !*in.Idle,
-			BatchSize: in.BatchSize, BackoffMax: in.MaxBackoff.D(), Store: d.st, Sink: r,
+			BatchSize: in.BatchSize, BackoffMax: in.MaxBackoff.D(), MaxReadBytes: cfg.Store.MaxReadBytes, Store: d.st, Sink: r,
 			Normalize: func(raw []byte) *store.Message {
 				m := ingest.Normalize(raw, norm)
 				r.Prepare(m) // classified on the inbox's parallel workers, not in the transaction
