@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	retry "complaintbot/internal/backoff"
 	"complaintbot/store"
 )
 
@@ -25,18 +26,9 @@ func newBackoff(min, max time.Duration) *backoff {
 
 // next returns the delay before the next attempt and counts the attempt.
 func (b *backoff) next() time.Duration {
-	ceiling := b.ceiling()
+	d := retry.Full(b.attempt, b.min, b.max, b.rand)
 	b.attempt++
-	return time.Duration(b.rand() * float64(ceiling))
-}
-
-// ceiling is min·2^attempt capped at max, computed without overflow.
-func (b *backoff) ceiling() time.Duration {
-	c := b.min
-	for i := 0; i < b.attempt && c < b.max; i++ {
-		c *= 2
-	}
-	return min(c, b.max)
+	return d
 }
 
 // reset starts the sequence again after a success.

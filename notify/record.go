@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	retry "complaintbot/internal/backoff"
 	"complaintbot/store"
 )
 
@@ -219,13 +219,7 @@ func (n *Notifier) settled() {
 // doubles from min up to max, and is drawn uniformly from its upper half
 // ("equal jitter") so rows that failed together do not retry together.
 func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return retry.Equal(attempt-1, lo, hi)
 }
 
 // isSMTPReply reports whether err is a reply from the relay (so the relay

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	retry "complaintbot/internal/backoff"
 	"complaintbot/store"
 )
 
@@ -54,7 +55,7 @@ func (r *Router) RunScheduler(ctx context.Context) error {
 		}
 		if err != nil {
 			failures++
-			wait = min(time.Duration(failures)*time.Second, time.Minute)
+			wait = retry.Ceiling(failures-1, time.Second, time.Minute)
 			r.log.Error("scheduler pass failed", "err", err, "retry_in", wait)
 		} else {
 			failures = 0
@@ -159,7 +160,7 @@ func jobFailed(tx store.Tx, id uint64, now time.Time, cause error) error {
 	if j.Attempts >= maxJobAttempts {
 		return finishJob(tx, j, store.JobFailed, "gave up after "+strconv.Itoa(j.Attempts)+" attempts", now)
 	}
-	j.NextAttempt = now.Add(min(time.Minute<<(j.Attempts-1), time.Hour))
+	j.NextAttempt = now.Add(retry.Ceiling(j.Attempts-1, time.Minute, time.Hour))
 	return tx.PutJob(j)
 }
 
