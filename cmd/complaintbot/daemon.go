@@ -115,7 +115,7 @@ func (d *daemon) wire(deps daemonDeps) error {
 			BatchSize: in.BatchSize, BackoffMax: in.MaxBackoff.D(), MaxReadBytes: cfg.Store.MaxReadBytes, Store: d.st, Sink: r,
 			Normalize: func(raw []byte) *store.Message {
 				m := ingest.Normalize(raw, norm)
-				r.Prepare(m) // classified on the inbox's parallel workers, not in the transaction
+				r.Prepare(m) // classified and its language detected on the inbox's parallel workers, not in the transaction
 				return m
 			},
 			Logger: d.log.With("component", "ingest", "inbox", in.Name),
