@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"complaintbot/configs"
+	"complaintbot/ingest"
 	"complaintbot/internal/fakemail"
 	"complaintbot/store"
 )
@@ -422,4 +424,64 @@ func vmHWM(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestMailOverReadLimit: a mail over store.max_read_bytes goes through the
+// real daemon wiring read only in part: it opens a complaint with its text,
+// the record keeps its true size and a warning, and the acknowledgement
+// tells the customer the file was too large.
+func TestMailOverReadLimit(t *testing.T) {
+	env, err := startDemoEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	dbPath := filepath.Join(t.TempDir(), "cb.db")
+	cfg, err := demoConfig(env, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store.MaxReadBytes = 2 * mib
+	d, err := newDaemon(cfg, daemonDeps{Logger: newLogger(testWriter{t}, "info", "text"), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stop := runDaemon(t, ctx, d)
+	raw := mailWithFiles("vera@example.lt", "over-1@example.lt", "Video of the leak", "", []file{{"leak.mov", 5 * mib}})
+	if err := env.imap.Append(demoInbox, "INBOX", raw); err != nil {
+		t.Fatal(err)
+	}
+	sent := waitForMailsTo(ctx, t, env.smtp, map[string]int{"vera@example.lt": 1})
+	stop()
+	var ack ackView
+	for _, s := range sent {
+		if slices.Contains(s.To, "vera@example.lt") {
+			ack = parseAck(s.Data)
+		}
+	}
+	if !strings.Contains(ack.Text, "leak.mov") || !strings.Contains(ack.Text, "too large") {
+		t.Errorf("ack does not tell the file was too large:\n%s", ack.Text)
+	}
+	st, err := store.OpenBolt(dbPath, store.BoltOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.View(context.Background(), func(tx store.Tx) error {
+		m, err := tx.MessageByMessageID("over-1@example.lt")
+		if err != nil {
+			return err
+		}
+		if m.Size != int64(len(raw)) || m.ComplaintID == 0 || !strings.Contains(m.Text, "The files show the fault") ||
+			!strings.Contains(m.Headers[ingest.WarningHeader], "read limit") {
+			t.Errorf("record: size %d (want %d), complaint %d, text %q, warning %q",
+				m.Size, len(raw), m.ComplaintID, m.Text, m.Headers[ingest.WarningHeader])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
