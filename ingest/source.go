@@ -24,6 +24,15 @@ type Sink interface {
 	Deliver(ctx context.Context, b store.Batch) error
 }
 
+// CallbackAnswerer is an optional side of a Sink: after a batch is
+// committed, the Telegram source asks it what to show each user who pressed
+// a button in that batch (a short text; alert makes it a dialog to
+// dismiss) and answers the press with it; "" answers without a text.
+// router.Router implements it.
+type CallbackAnswerer interface {
+	CallbackAnswer(callbackID string) (text string, alert bool)
+}
+
 // Source is one channel worker (an IMAP inbox, a Telegram bot).
 type Source interface {
 	Name() string

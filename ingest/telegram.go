@@ -425,14 +425,24 @@ func (s *TelegramSource) deliver(ctx context.Context, msgs []*store.Message, nex
 	return nil
 }
 
-// answerCallbacks stops the buttons' spinners. A failure is logged only:
+// answerCallbacks stops the buttons' spinners, with the Sink's text for
+// the press when it has one (CallbackAnswerer). A failure is logged only:
 // the press is recorded, and Telegram stops the spinner by itself later.
 func (s *TelegramSource) answerCallbacks(ctx context.Context, bot *tgbotapi.BotAPI, ids []string) {
 	if s.o.NoCallbackAnswer {
 		return
 	}
+	answerer, _ := s.o.Sink.(CallbackAnswerer)
 	for _, id := range ids {
 		p := tgbotapi.Params{"callback_query_id": id}
+		if answerer != nil {
+			if text, alert := answerer.CallbackAnswer(id); text != "" {
+				p["text"] = text
+				if alert {
+					p["show_alert"] = "true"
+				}
+			}
+		}
 		if _, err := s.call(ctx, bot, "answerCallbackQuery", p, s.o.RequestTimeout); err != nil && ctx.Err() == nil {
 			s.log.Info("cannot answer a button press", "callback", id, "err", err)
 		}

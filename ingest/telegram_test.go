@@ -515,3 +515,28 @@ func BenchmarkTelegramSource(b *testing.B) {
 	cancel()
 	<-done
 }
+
+// answeringSink is a recordingSink that answers button presses, as the
+// router does (CallbackAnswerer).
+type answeringSink struct {
+	*recordingSink
+}
+
+func (answeringSink) CallbackAnswer(id string) (string, bool) {
+	return "This action is only for staff.", true
+}
+
+// TestTelegramPressAnsweredWithTheSinksText: a press is answered after its
+// batch is committed, with the text and alert the Sink gives for it.
+func TestTelegramPressAnsweredWithTheSinksText(t *testing.T) {
+	fake := newFake(t, tgfake.Options{})
+	qid := fake.PushCallback(77, 5, 3, "a:take:C-2026-000001")
+	st := openTestStore(t, store.BoltOptions{})
+	sink := answeringSink{&recordingSink{st: st}}
+	startTelegram(t, fake, TelegramOptions{Store: st, Sink: sink})
+	sink.waitMessages(t, 1)
+	waitFor(t, "the press answered", 5*time.Second, func() bool { return len(fake.Answers()) == 1 })
+	if a := fake.Answers()[0]; a.QueryID != qid || a.Text != "This action is only for staff." || !a.ShowAlert {
+		t.Errorf("answer %+v, want the sink's text as an alert", a)
+	}
+}

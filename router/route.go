@@ -31,6 +31,8 @@ type outcome struct {
 	extremism      int
 	// staffActions run after the commit (Telegram buttons; telegram_act.go).
 	staffActions []staffAction
+	// answers to this batch's button presses, by callback id (callback.go).
+	answers map[string]callbackAnswer
 	// pre holds classifications computed before the transaction, aligned
 	// with the batch; cur is the index of the message being routed.
 	pre []*Classification

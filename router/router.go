@@ -126,6 +126,7 @@ type Router struct {
 	dl               *deadlines // nil: no deadlines scheduled
 	wf               *workflow
 	stageHooks       []stageHook // run when a complaint enters a stage (stage.go)
+	answers          answers     // to button presses, until collected (callback.go)
 }
 
 // New checks o and returns a Router.
@@ -221,6 +222,7 @@ func (r *Router) Deliver(ctx context.Context, b store.Batch) error {
 		return fmt.Errorf("router: deliver %d messages from %q: %w", len(b.Messages), b.Source, err)
 	}
 	r.metrics.record(b.Source, &out, r.now())
+	r.answers.add(out.answers)
 	if out.notifications > 0 && r.onNotify != nil {
 		r.onNotify()
 	}

@@ -158,8 +158,9 @@ func (r *Router) routeStaff(tx store.Tx, m *store.Message, out *outcome) error {
 }
 
 // refuse records a press or staff command by someone who is not staff: a
-// warning in the log, an event on the complaint it names, and (at most
-// once a minute) a refusal in their chat.
+// warning in the log, an event on the complaint it names, the refusal as
+// the answer to a press (an alert on the button itself), and (at most once
+// a minute) a refusal in their chat.
 func (r *Router) refuse(tx store.Tx, m *store.Message, in staffInput, now time.Time, out *outcome) error {
 	uid := strconv.FormatInt(m.TelegramUserID, 10)
 	r.log.Warn("telegram staff action refused: sender is not a configured staff member",
@@ -178,6 +179,7 @@ func (r *Router) refuse(tx store.Tx, m *store.Message, in staffInput, now time.T
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("look up %q: %w", in.number, err)
 	}
+	out.answerPress(m, phrase(cmpOr(telegramLang(m), LangEnglish), phStaffRefused), true)
 	return r.tellRefused(tx, m, now, out)
 }
 

@@ -326,6 +326,14 @@ func TestTelegramEndToEnd(t *testing.T) {
 		if !strings.Contains(refusal.Text, "only for staff") {
 			t.Errorf("refusal = %q", refusal.Text)
 		}
+		w.eventually(t, "the press answered with the refusal", func(store.Tx) bool {
+			for _, a := range w.tg.Answers() {
+				if a.ShowAlert && strings.Contains(a.Text, "only for staff") {
+					return true
+				}
+			}
+			return false
+		})
 		w.eventually(t, "refusal event", func(tx store.Tx) bool {
 			c, _ := tx.ComplaintByNumber(ivanSecond)
 			evs, _ := tx.Events(c.ID)
