@@ -176,3 +176,35 @@ func TestDeadlineTemplatesComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderDeadlineKindsForTelegram: a reminder or escalation queued in a
+// staff member's Telegram chat renders (from the email text, escaped) in
+// their language with the number and the time left or overdue.
+func TestRenderDeadlineKindsForTelegram(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Vilnius")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kind, lang string
+		want       []string
+	}{
+		{KindReminder, "ru", []string{"C-2026-000123", "3 ч 20 мин"}},
+		{KindEscalation, "lt", []string{"C-2026-000123", "1 val. 5 min.", "Anna"}},
+	} {
+		n := deadlineRow(tc.kind, tc.lang)
+		n.Channel, n.TelegramChatID = store.ChannelTelegram, 7001
+		got, err := RenderTelegram(n, RenderOptions{Location: loc, CompanyName: "Acme"})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got.Plain, w) {
+				t.Errorf("%s.%s lacks %q:\n%s", tc.kind, tc.lang, w, got.Plain)
+			}
+		}
+		if got.Lang != tc.lang || strings.Contains(got.HTML, "<script>") {
+			t.Errorf("%s: lang %s; HTML not escaped: %s", tc.kind, got.Lang, got.HTML)
+		}
+	}
+}

@@ -706,3 +706,45 @@ func TestStaffActionsMoveDeadlines(t *testing.T) {
 		t.Errorf("%d escalations before the reopened analysis is due", n)
 	}
 }
+
+// TestRemindersAndEscalationInTelegram: staff with a Telegram account get
+// the reminder and the escalation in their chat too, in their language,
+// with the card's buttons to act on the complaint; the email rows stay.
+func TestRemindersAndEscalationInTelegram(t *testing.T) {
+	e := newDeadlineEnv(t, func(o *Options) {
+		o.Assignment.Staff[0].TelegramID = 7001 // rasa, the manager
+		o.Assignment.Staff[1].TelegramID = 7002 // anna, the owner
+	})
+	f, _ := e.open()
+	f.deliver(lateParcel())
+	c := f.onlyComplaint()
+	e.clk.Add(2 * time.Hour) // 50%: a reminder
+	f.runDue()
+	e.clk.Add(2 * time.Hour) // past the deadline: the escalation
+	f.runDue()
+	byChannel := func(kind, channel string) []*store.Notification {
+		var out []*store.Notification
+		for _, n := range f.notificationsOf(kind) {
+			if n.Channel == channel {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		kind string
+		chat int64
+		lang string
+	}{{KindReminder, 7002, "ru"}, {KindEscalation, 7001, "lt"}} {
+		email, tg := byChannel(tc.kind, store.ChannelEmail), byChannel(tc.kind, store.ChannelTelegram)
+		if len(email) == 0 || len(tg) != len(email) {
+			t.Errorf("%s: %d email rows, %d Telegram rows; want one in Telegram for each mail", tc.kind, len(email), len(tg))
+			continue
+		}
+		n := tg[0]
+		if n.TelegramChatID != tc.chat || n.Lang != tc.lang || n.ComplaintID != c.ID ||
+			!strings.Contains(n.Data["buttons"], callbackPrefix+verbTake+":"+c.Number) || n.Data["number"] != c.Number {
+			t.Errorf("%s in Telegram = %+v", tc.kind, n)
+		}
+	}
+}

@@ -333,7 +333,9 @@ func (r *Router) deadlineData(tx store.Tx, c *store.Complaint) map[string]string
 }
 
 // queueStaff queues a staff notification of kind about c to s: their
-// address, their first language, outside the customer's thread.
+// address, their first language, outside the customer's thread; and, when
+// they have Telegram, the same in their chat with the card's buttons
+// (staffTelegram). It returns the email row.
 func (r *Router) queueStaff(tx store.Tx, c *store.Complaint, s *Staff, kind string, data map[string]string, now time.Time, out *outcome) (*store.Notification, error) {
 	for k, v := range data {
 		if v == "" {
@@ -356,7 +358,7 @@ func (r *Router) queueStaff(tx store.Tx, c *store.Complaint, s *Staff, kind stri
 		return nil, fmt.Errorf("queue %s of %s: %w", kind, c.Number, err)
 	}
 	out.notifications++
-	return n, nil
+	return n, r.staffTelegram(tx, c, n, s, now, out)
 }
 
 // staffMember is the configured staff member id, or nil.

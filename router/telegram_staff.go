@@ -500,14 +500,22 @@ func cardButtons(number, lang string) string {
 // notifyOwnerTelegram queues the owner's card in their Telegram chat,
 // beside the email: the same data, with the action buttons.
 func (r *Router) notifyOwnerTelegram(tx store.Tx, c *store.Complaint, email *store.Notification, owner *Staff, now time.Time, out *outcome) error {
-	if owner.TelegramID == 0 {
+	return r.staffTelegram(tx, c, email, owner, now, out)
+}
+
+// staffTelegram queues in staff member s's Telegram chat (when they have
+// one) what staff row email tells them by mail (the owner's card, a
+// reminder, an escalation): the same kind and data, with the card's action
+// buttons, so they can act from where they are pinged.
+func (r *Router) staffTelegram(tx store.Tx, c *store.Complaint, email *store.Notification, s *Staff, now time.Time, out *outcome) error {
+	if s.TelegramID == 0 {
 		return nil
 	}
 	data := maps.Clone(email.Data)
-	data["buttons"] = cardButtons(c.Number, owner.Languages[0])
-	n := r.chatRow(0, c.ID, owner.TelegramID, KindAssigned, owner.Languages[0], data, now)
+	data["buttons"] = cardButtons(c.Number, s.Languages[0])
+	n := r.chatRow(0, c.ID, s.TelegramID, email.Kind, s.Languages[0], data, now)
 	if err := tx.PutNotification(n); err != nil {
-		return fmt.Errorf("queue owner card of %s: %w", c.Number, err)
+		return fmt.Errorf("queue %s of %s in Telegram: %w", email.Kind, c.Number, err)
 	}
 	out.notifications++
 	return nil
