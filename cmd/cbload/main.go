@@ -106,7 +106,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	release, err := shareStack(s.Dir, 3*time.Minute)
+	release, err := mailstack.Share(s.Dir, 3*time.Minute)
 	if err != nil {
 		fmt.Fprintf(stderr, "cbload: %v\n", err)
 		return 1

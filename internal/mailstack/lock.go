@@ -2,6 +2,7 @@ package mailstack
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -36,24 +37,53 @@ func (s *Stack) lock(t testing.TB, exclusive bool) {
 // deadline instead of hanging the binary.
 func (s *Stack) acquire(t testing.TB, name string, how int) *os.File {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(s.Dir, name), os.O_CREATE|os.O_RDWR, 0o666)
+	f, err := flock(filepath.Join(s.Dir, name), how, lockDeadline(t), func() {
+		t.Logf("mailstack: waiting for %s (a fault test holds the stack, or waits for it)", name)
+	})
 	if err != nil {
 		t.Fatalf("mailstack: %v", err)
 	}
-	deadline := lockDeadline(t)
-	logged := false
+	return f
+}
+
+// Share takes the stack in dir shared, as FromEnv does, for a program
+// outside the tests (the load command): it passes gate.lock, then holds
+// stack.lock shared until release, so no fault test (Exclusive) stops
+// Dovecot or Postfix meanwhile. A fault test already running is waited
+// for, up to wait.
+func Share(dir string, wait time.Duration) (release func(), err error) {
+	deadline := time.Now().Add(wait)
+	gate, err := flock(filepath.Join(dir, "gate.lock"), syscall.LOCK_EX, deadline, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer gate.Close()
+	stack, err := flock(filepath.Join(dir, "stack.lock"), syscall.LOCK_SH, deadline, nil)
+	if err != nil {
+		return nil, err
+	}
+	return func() { stack.Close() }, nil
+}
+
+// flock opens path and flocks it with how, polling until deadline; waiting,
+// when set, is called once if the lock is not free at once.
+func flock(path string, how int, deadline time.Time, waiting func()) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
 	for {
 		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
-			return f
+			return f, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			f.Close()
-			t.Fatalf("mailstack: lock %s: %v", name, err)
+			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		if !logged {
-			t.Logf("mailstack: waiting for %s (a fault test holds the stack, or waits for it)", name)
-			logged = true
+		if waiting != nil {
+			waiting()
+			waiting = nil
 		}
 		time.Sleep(lockPoll)
 	}
