@@ -99,12 +99,12 @@ func TestSendAck(t *testing.T) {
 		evs[0].Fields["message_id"] != row.MessageID || evs[0].Fields["to"] != "ona@customer.test" {
 		t.Errorf("events %+v, want one ack_sent", evs)
 	}
-	if v := metricValue(t, reg, "complaintbot_notifications_sent_total", "channel", "email", "kind", "ack"); v != 1 {
-		t.Errorf("sent_total = %v", v)
-	}
-	if v := metricValue(t, reg, "complaintbot_outbox_pending"); v != 0 {
-		t.Errorf("outbox_pending = %v after the only row was sent", v)
-	}
+	// The metrics are counted once the commit has returned, a moment after
+	// the row reads as sent.
+	eventually(t, "sent_total 1 and outbox_pending 0", func() bool {
+		return metricValue(t, reg, "complaintbot_notifications_sent_total", "channel", "email", "kind", "ack") == 1 &&
+			metricValue(t, reg, "complaintbot_outbox_pending") == 0
+	})
 	if h := n.Health(); !h.OK || h.LastSuccess.IsZero() {
 		t.Errorf("Health = %+v", h)
 	}

@@ -130,6 +130,9 @@ func TestWorkflowEmailToResolved(t *testing.T) {
 		w.d.router.KickScheduler()
 		n := i + 1
 		wfWaitMailN(ctx, t, w.env.smtp, fmt.Sprintf("reminder %d to anna", n), n, isReminderTo("anna@staff.demo.example", number))
+		// The relay has the mail; the notifier records it (event
+		// reminder_sent) a moment later, in its own commit.
+		w.waitEvents(t, number, "reminder_sent", n)
 	}
 
 	w.clock.Set(start.Add(3*time.Hour + 45*time.Minute))
@@ -281,6 +284,27 @@ func (w *workflowWorld) get(t *testing.T, path string) string {
 		t.Fatalf("GET %s: %d %s", path, status, body)
 	}
 	return body
+}
+
+// waitEvents waits until number's trail holds n events of kind.
+func (w *workflowWorld) waitEvents(t *testing.T, number, kind string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := 0
+		for _, e := range w.record(t, number).Events {
+			if e.Kind == kind {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s events after 10s, want %d", got, kind, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (w *workflowWorld) record(t *testing.T, number string) *api.Record {
