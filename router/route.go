@@ -33,9 +33,9 @@ type outcome struct {
 	staffActions []staffAction
 	// answers to this batch's button presses, by callback id (callback.go).
 	answers map[string]callbackAnswer
-	// pre holds classifications computed before the transaction, aligned
-	// with the batch; cur is the index of the message being routed.
-	pre []*Classification
+	// pre holds what was prepared before the transaction, aligned with the
+	// batch; cur is the index of the message being routed.
+	pre []*prepared
 	cur int
 }
 
@@ -135,7 +135,8 @@ func (r *Router) putUnthreaded(tx store.Tx, m *store.Message, out *outcome) erro
 // opening one when the message joins none.
 func (r *Router) routeCustomerMessage(tx store.Tx, m *store.Message, out *outcome) error {
 	now := r.now()
-	lang := messageLang(m)
+	pre := r.preparedIn(m, out)
+	lang := pre.lang
 	cust, created, err := r.customerOf(tx, m, lang)
 	if err != nil {
 		return err
@@ -220,7 +221,8 @@ func (r *Router) addToComplaint(tx store.Tx, cust *store.Customer, c *store.Comp
 // acknowledged when it is a complaint (or the acknowledgement suppressed
 // over the hourly cap).
 func (r *Router) openComplaint(tx store.Tx, cust *store.Customer, m *store.Message, lang string, now time.Time, out *outcome) error {
-	cls, classified := r.classifyIn(m, out)
+	p := r.preparedIn(m, out)
+	cls, classified := p.cls, p.classified
 	if classified && cls.Lang != "" && cls.Lang != "other" && telegramLang(m) == "" {
 		lang, cust.Lang = cls.Lang, cls.Lang
 	}

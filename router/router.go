@@ -213,7 +213,7 @@ func (r *Router) checkDomain() error {
 // cursor, in one transaction. It implements ingest.Sink.
 func (r *Router) Deliver(ctx context.Context, b store.Batch) error {
 	var out outcome
-	pre := r.preclassify(b.Messages)
+	pre := r.prepareBatch(b.Messages)
 	err := r.store.Update(ctx, func(tx store.Tx) error {
 		out = outcome{pre: pre} // a store may run fn again; count only the last run
 		return r.deliverTx(tx, b, &out)

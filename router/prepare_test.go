@@ -94,3 +94,23 @@ func TestPreparedLanguageIsUsed(t *testing.T) {
 		t.Errorf("complaints %+v, want one in the prepared language lt", cs)
 	}
 }
+
+// TestSingleMessageClassifiedOnce: a batch of one (worked out inside the
+// transaction) is still classified once, though routing asks for its
+// language and its classification at two places.
+func TestSingleMessageClassifiedOnce(t *testing.T) {
+	var calls atomic.Int32
+	f := newFixture(t, func(o *Options) {
+		o.Classifier = ClassifierFunc(func(subject, _ string) Classification {
+			calls.Add(1)
+			return Classification{IsComplaint: true, Lang: "en", Category: subject}
+		})
+	})
+	f.deliver(mail("A", "a@example.com", "one@x", "quality", "The kettle leaks."))
+	if n := calls.Load(); n != 1 {
+		t.Errorf("classifier called %d times for one message, want 1", n)
+	}
+	if c := f.onlyComplaint(); c.Category != "quality" {
+		t.Errorf("category %q", c.Category)
+	}
+}
