@@ -187,36 +187,32 @@ func (d *deadlines) stageTime(c *store.Complaint, stage string) (time.Duration, 
 // Options.Deadlines it does nothing. It wakes the scheduler, whose look at
 // the next job waits for tx to end, so callers need not.
 func (r *Router) ScheduleStage(tx store.Tx, c *store.Complaint, stage string, from time.Time) error {
-	return r.scheduleStage(tx, c, stage, from, true)
-}
-
-// scheduleStage is ScheduleStage; with put false it leaves writing c to
-// the caller (a complaint being opened is written once, at the end, and
-// has no jobs to cancel yet).
-func (r *Router) scheduleStage(tx store.Tx, c *store.Complaint, stage string, from time.Time, put bool) error {
 	if r.dl == nil {
 		return nil
 	}
-	if put {
-		if err := cancelPendingJobs(tx, c.ID, from, "complaint entered "+stage); err != nil {
-			return err
-		}
+	if err := cancelPendingJobs(tx, c.ID, from, "complaint entered "+stage); err != nil {
+		return err
+	}
+	if err := r.setDeadline(tx, c, stage, from); err != nil {
+		return err
+	}
+	return putComplaint(tx, c)
+}
+
+// setDeadline is ScheduleStage without its two steps a complaint being
+// opened does not need: it has no jobs to cancel yet, and it is written
+// once, complete, by its caller. Without Options.Deadlines it does nothing.
+func (r *Router) setDeadline(tx store.Tx, c *store.Complaint, stage string, from time.Time) error {
+	if r.dl == nil {
+		return nil
 	}
 	d, why := r.dl.stageTime(c, stage)
 	if d <= 0 || !c.Open() {
 		c.DueAt = time.Time{}
-		if !put {
-			return nil
-		}
-		return putComplaint(tx, c)
+		return nil
 	}
 	due := r.dl.Calendar.Add(from, d)
 	c.DueAt = due
-	if put {
-		if err := putComplaint(tx, c); err != nil {
-			return err
-		}
-	}
 	if err := r.dl.scheduleJobs(tx, c, stage, from, d, due); err != nil {
 		return err
 	}

@@ -308,7 +308,7 @@ func (r *Router) followThrough(tx store.Tx, o *opening, cls Classification, clas
 	}
 	// The deadline before the owner's mail and the acknowledgement: both
 	// show it, and it depends on the category and tier just set.
-	if err := r.scheduleStage(tx, o.c, o.c.Stage, now, false); err != nil {
+	if err := r.setDeadline(tx, o.c, o.c.Stage, now); err != nil {
 		return err
 	}
 	if err := r.assignNew(tx, o, now, out); err != nil {
