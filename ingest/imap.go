@@ -199,16 +199,13 @@ func NewIMAPSource(o IMAPOptions) (*IMAPSource, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	m, err := newIMAPMetrics(o.Registerer, o.Name)
+	s := &IMAPSource{o: o, log: o.Logger.With("source", o.Name), health: newHealthState(o.Name)}
+	m, err := newIMAPMetrics(o.Registerer, o.Name, func() float64 { return float64(s.Backlog()) })
 	if err != nil {
 		return nil, fmt.Errorf("imap %s: metrics: %w", o.Name, err)
 	}
-	return &IMAPSource{
-		o:       o,
-		log:     o.Logger.With("source", o.Name),
-		metrics: m,
-		health:  newHealthState(o.Name),
-	}, nil
+	s.metrics = m
+	return s, nil
 }
 
 // Name returns the source name (the cursor key).
@@ -503,7 +500,6 @@ func (ss *imapSession) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ss.src.metrics.backlog.Set(float64(len(l)))
 	if len(l) == 0 {
 		return nil
 	}
@@ -615,9 +611,12 @@ func (ss *imapSession) fetch(b []pending) (f *fetched, err error) {
 		}
 	}()
 	var whole imap.UIDSet
-	cut := map[imap.UID]int64{} // over MaxReadBytes: UID -> full size
+	var cut map[imap.UID]int64 // over MaxReadBytes: UID -> full size (rare; nil reads as 0)
 	for _, p := range b {
 		if p.size > ss.src.o.MaxReadBytes {
+			if cut == nil {
+				cut = map[imap.UID]int64{}
+			}
 			cut[p.uid] = p.size
 		} else {
 			whole.AddNum(p.uid)
@@ -948,11 +947,11 @@ type imapMetrics struct {
 	errors     prometheus.Counter
 	panics     prometheus.Counter
 	cut        prometheus.Counter
-	backlog    prometheus.Gauge
+	backlog    prometheus.GaugeFunc
 	lag        prometheus.Gauge
 }
 
-func newIMAPMetrics(reg prometheus.Registerer, source string) (imapMetrics, error) {
+func newIMAPMetrics(reg prometheus.Registerer, source string, backlog func() float64) (imapMetrics, error) {
 	labels := prometheus.Labels{"source": source}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{
@@ -971,8 +970,11 @@ func newIMAPMetrics(reg prometheus.Registerer, source string) (imapMetrics, erro
 		errors:     counter("errors_total", "Failed sessions (connection, protocol or sink errors)."),
 		panics:     counter("normalizer_panics_total", "Messages quarantined because the normaliser panicked."),
 		cut:        counter("messages_cut_total", "Mails over the read limit, read only in part."),
-		backlog:    gauge("backlog_messages", "Messages above the cursor at the last listing."),
-		lag:        gauge("lag_seconds", "Commit time minus INTERNALDATE of the newest committed message."),
+		backlog: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "complaintbot", Subsystem: "ingest_imap", Name: "backlog_messages", ConstLabels: labels,
+			Help: "Messages the current catch-up listed above the cursor and has not committed yet (0 between catch-ups).",
+		}, backlog),
+		lag: gauge("lag_seconds", "Commit time minus INTERNALDATE of the newest committed message."),
 	}
 	if reg == nil {
 		return m, nil
@@ -988,6 +990,5 @@ func newIMAPMetrics(reg prometheus.Registerer, source string) (imapMetrics, erro
 func (m imapMetrics) delivered(n int, lag time.Duration) {
 	m.fetched.Add(float64(n))
 	m.batches.Inc()
-	m.backlog.Sub(float64(n))
 	m.lag.Set(lag.Seconds())
 }
