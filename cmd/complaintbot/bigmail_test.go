@@ -108,23 +108,11 @@ func fiveHundred(from, id string) []byte {
 // acknowledgement (or, for the follow-up, a short notice) which files were
 // not kept and why.
 func TestBigMailsThroughPipeline(t *testing.T) {
-	env, err := startDemoEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.close()
-	dbPath := filepath.Join(t.TempDir(), "cb.db")
-	cfg, err := demoConfig(env, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Store.MaxAttachmentBytes != configs.DefaultMaxAttachmentBytes || cfg.Store.MaxMessageBytes != configs.DefaultMaxMessageBytes {
-		t.Fatalf("caps %d/%d, the test assumes the defaults", cfg.Store.MaxAttachmentBytes, cfg.Store.MaxMessageBytes)
-	}
-	d, err := newDaemon(cfg, daemonDeps{Logger: newLogger(testWriter{t}, "info", "text"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, dbPath, d := demoDaemon(t, daemonDeps{NoSync: true}, func(cfg *configs.Config) {
+		if cfg.Store.MaxAttachmentBytes != configs.DefaultMaxAttachmentBytes || cfg.Store.MaxMessageBytes != configs.DefaultMaxMessageBytes {
+			t.Fatalf("caps %d/%d, the test assumes the defaults", cfg.Store.MaxAttachmentBytes, cfg.Store.MaxMessageBytes)
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	stop := runDaemon(t, ctx, d)
@@ -150,6 +138,35 @@ func TestBigMailsThroughPipeline(t *testing.T) {
 	}
 	checkBigRecords(t, dbPath)
 	checkBigAcks(t, byTo)
+}
+
+// demoDaemon makes the demo world (in-process IMAP and SMTP, closed at the
+// test's end) and a daemon on it with the demo config, edited by edit
+// (nil: as it is), and deps (an info logger to the test unless set). It
+// returns the world, the store path and the daemon, not yet running.
+func demoDaemon(t *testing.T, deps daemonDeps, edit func(*configs.Config)) (*demoEnv, string, *daemon) {
+	t.Helper()
+	env, err := startDemoEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.close)
+	dbPath := filepath.Join(t.TempDir(), "cb.db")
+	cfg, err := demoConfig(env, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	if deps.Logger == nil {
+		deps.Logger = newLogger(testWriter{t}, "info", "text")
+	}
+	d, err := newDaemon(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, dbPath, d
 }
 
 // waitForMailsTo waits until the SMTP server has received at least the
@@ -431,21 +448,7 @@ func vmHWM(t *testing.T, pid int) int64 {
 // the record keeps its true size and a warning, and the acknowledgement
 // tells the customer the file was too large.
 func TestMailOverReadLimit(t *testing.T) {
-	env, err := startDemoEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.close()
-	dbPath := filepath.Join(t.TempDir(), "cb.db")
-	cfg, err := demoConfig(env, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store.MaxReadBytes = 2 * mib
-	d, err := newDaemon(cfg, daemonDeps{Logger: newLogger(testWriter{t}, "info", "text"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, dbPath, d := demoDaemon(t, daemonDeps{NoSync: true}, func(cfg *configs.Config) { cfg.Store.MaxReadBytes = 2 * mib })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stop := runDaemon(t, ctx, d)

@@ -19,20 +19,7 @@ import (
 // TestPipelineEndToEnd runs the demo world (in-process IMAP with IDLE and a
 // recording SMTP server) through the real daemon and checks the records.
 func TestPipelineEndToEnd(t *testing.T) {
-	env, err := startDemoEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.close()
-	dbPath := filepath.Join(t.TempDir(), "cb.db")
-	cfg, err := demoConfig(env, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(cfg, daemonDeps{Logger: newLogger(testWriter{t}, "debug", "text")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, dbPath, d := demoDaemon(t, daemonDeps{Logger: newLogger(testWriter{t}, "debug", "text")}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := runDemoScript(ctx, d, env, testWriter{t}); err != nil {
@@ -52,7 +39,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	defer st.Close()
 	err = st.View(ctx, func(tx store.Tx) error {
 		checkComplaints(t, tx)
-		checkAssignments(t, tx, cfg)
+		checkAssignments(t, tx, d.cfg)
 		checkNoise(t, tx)
 		return nil
 	})
