@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -22,24 +23,30 @@ type langDetector struct {
 	profiles []langProfile
 	fallback map[string]string // script -> language when no profile scores
 	owners   map[rune][]int    // letter -> profiles that list it
+	// stop holds every profile's stopwords: word -> the profiles that list
+	// it, bit i for profiles[i], so a token costs one look-up, not one per
+	// profile.
+	stop map[string]uint64
 }
+
+// maxProfiles is how many language profiles the stopword bit sets hold.
+const maxProfiles = 64
 
 type langProfile struct {
 	code   string
 	script string
-	stop   map[string]bool
 }
 
 func newLangDetector(ps []LangProfile) *langDetector {
-	d := &langDetector{fallback: map[string]string{}, owners: map[rune][]int{}}
+	d := &langDetector{fallback: map[string]string{}, owners: map[rune][]int{}, stop: map[string]uint64{}}
 	for i, p := range ps {
-		lp := langProfile{code: p.Code, script: p.Script, stop: map[string]bool{}}
+		lp := langProfile{code: p.Code, script: p.Script}
 		for _, r := range p.Letters {
 			r = unicode.ToLower(r)
 			d.owners[r] = append(d.owners[r], i)
 		}
 		for _, w := range p.Stopwords {
-			lp.stop[foldString(w)] = true
+			d.stop[foldString(w)] |= 1 << uint(i)
 		}
 		if _, ok := d.fallback[p.Script]; !ok {
 			d.fallback[p.Script] = p.Code
@@ -56,7 +63,7 @@ func newLangDetector(ps []LangProfile) *langDetector {
 func (d *langDetector) detect(text string, toks []token) string {
 	text = clip(text, maxLangBytes)
 	var latin, cyr int
-	special := make([]int, len(d.profiles))
+	score := make([]int, len(d.profiles))
 	for _, f := range strings.Fields(text) {
 		if notWords(f) {
 			continue
@@ -76,7 +83,7 @@ func (d *langDetector) detect(text string, toks []token) string {
 				continue
 			}
 			for _, i := range d.owners[unicode.ToLower(r)] {
-				special[i]++
+				score[i]++
 			}
 		}
 	}
@@ -87,19 +94,21 @@ func (d *langDetector) detect(text string, toks []token) string {
 	if cyr > latin {
 		script = scriptCyrillic
 	}
+	for i := range score {
+		score[i] *= 3 // a letter only some languages use weighs three words
+	}
+	for _, t := range toks {
+		for set := d.stop[t.word]; set != 0; set &= set - 1 {
+			score[bits.TrailingZeros64(set)]++
+		}
+	}
 	best, bestScore := "", 0
 	for i, p := range d.profiles {
 		if p.script != script {
 			continue
 		}
-		score := 3 * special[i]
-		for _, t := range toks {
-			if p.stop[t.word] {
-				score++
-			}
-		}
-		if score > bestScore {
-			best, bestScore = p.code, score
+		if score[i] > bestScore {
+			best, bestScore = p.code, score[i]
 		}
 	}
 	if best != "" {

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -55,6 +56,9 @@ type matcher struct {
 	pats  []pattern
 	exact map[string][]int
 	stems map[string][]int
+	// stemLens are the byte lengths of the stems in stems, ascending: a
+	// token is looked up at those lengths only, not at every prefix.
+	stemLens []int
 }
 
 func newMatcher() *matcher {
@@ -86,10 +90,19 @@ func (m *matcher) add(term string, t target) error {
 	m.pats = append(m.pats, pattern{term: term, elems: elems, tgt: t})
 	if elems[0].prefix {
 		m.stems[elems[0].s] = append(m.stems[elems[0].s], i)
+		m.addStemLen(len(elems[0].s))
 	} else {
 		m.exact[elems[0].s] = append(m.exact[elems[0].s], i)
 	}
 	return nil
+}
+
+// addStemLen keeps stemLens sorted and without repeats.
+func (m *matcher) addStemLen(n int) {
+	i, found := slices.BinarySearch(m.stemLens, n)
+	if !found {
+		m.stemLens = slices.Insert(m.stemLens, i, n)
+	}
 }
 
 // scan calls hit once for every pattern that occurs in toks (the first
@@ -107,7 +120,10 @@ func (m *matcher) scan(toks []token, hit func(p *pattern, at int)) {
 	for at, t := range toks {
 		w := t.word
 		try(m.exact[w], at)
-		for k := minStemBytes; k <= len(w); k++ {
+		for _, k := range m.stemLens {
+			if k > len(w) {
+				break
+			}
 			if k < len(w) && !utf8.RuneStart(w[k]) {
 				continue
 			}

@@ -163,6 +163,9 @@ func (r *Rules) Validate() error {
 			errs = append(errs, fmt.Errorf("currency %q: code must be 3 letters (ISO 4217)", c.Code))
 		}
 	}
+	if len(r.Languages) > maxProfiles {
+		errs = append(errs, fmt.Errorf("languages: %d profiles, at most %d", len(r.Languages), maxProfiles))
+	}
 	for _, l := range r.Languages {
 		if l.Script != scriptLatin && l.Script != scriptCyrillic {
 			errs = append(errs, fmt.Errorf("language %q: script %q is not latin or cyrillic", l.Code, l.Script))

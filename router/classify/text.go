@@ -52,14 +52,16 @@ type token struct {
 // tokenize folds text and splits it into words. Apostrophes at the edges
 // of a word are dropped ("'quoted'" -> "quoted").
 func tokenize(text string) []token {
-	toks := make([]token, 0, len(text)/6+1)
-	var b strings.Builder
+	// The folded words go into one buffer, made a string once: the tokens
+	// are slices of it, so a text costs two allocations, not one per word.
+	buf := make([]byte, 0, len(text))
+	var spans [][2]int
+	start := 0
 	flush := func() {
-		w := strings.Trim(b.String(), "'")
-		if w != "" {
-			toks = append(toks, token{word: w})
+		if a, b := trimQuotes(buf, start, len(buf)); a < b {
+			spans = append(spans, [2]int{a, b})
 		}
-		b.Reset()
+		start = len(buf)
 	}
 	for _, r := range text {
 		if r == utf8.RuneError {
@@ -68,13 +70,29 @@ func tokenize(text string) []token {
 		}
 		r = foldRune(r)
 		if isWordRune(r) {
-			b.WriteRune(r)
+			buf = utf8.AppendRune(buf, r)
 			continue
 		}
 		flush()
 	}
 	flush()
+	folded := string(buf)
+	toks := make([]token, len(spans))
+	for i, sp := range spans {
+		toks[i] = token{word: folded[sp[0]:sp[1]]}
+	}
 	return toks
+}
+
+// trimQuotes narrows buf[a:b] to leave out apostrophes at its edges.
+func trimQuotes(buf []byte, a, b int) (int, int) {
+	for a < b && buf[a] == '\'' {
+		a++
+	}
+	for b > a && buf[b-1] == '\'' {
+		b--
+	}
+	return a, b
 }
 
 // foldString folds a rule term the same way tokenize folds text.
