@@ -40,6 +40,9 @@ type Submit struct {
 	StoredSeconds    float64 `json:"stored_seconds"` // from the first submission until Dovecot holds all
 	StoredPerSecond  float64 `json:"stored_per_second"`
 	InboxBeforeStart int     `json:"inbox_before_start"`
+	// Machine is the whole machine from the first submission until Dovecot
+	// held all: Postfix and Dovecot's CPU per mail, in and delivered.
+	Machine Machine `json:"machine"`
 }
 
 // Backlog is the daemon working off the backlog; times are from its start.
@@ -54,10 +57,19 @@ type Backlog struct {
 	AckPerSecondRunning    float64 `json:"ack_per_second_after_first"`
 	AckVsAccept            float64 `json:"ack_vs_accept"` // AckPerSecond / Submit.AcceptPerSecond
 	ArrivedSeconds         float64 `json:"arrived_seconds"`
-	NotificationsFailed    float64 `json:"notifications_failed"`
-	RecordCPU              CPU     `json:"record_cpu"` // from the start until all were recorded
-	CPU                    CPU     `json:"cpu"`        // from the start until all acks were sent
-	CPUPerMailMicros       float64 `json:"cpu_per_mail_us"`
+	// ArrivePerSecond is acks from the first sent until all were in the
+	// customers' INBOXes; ArriveVsStored compares it with the rate at which
+	// Postfix took the backlog in and Dovecot stored it: both count mail
+	// accepted and delivered, where the accept rate counts Postfix's burst
+	// with its deliveries still queued.
+	ArrivePerSecond     float64 `json:"arrive_per_second"`
+	ArriveVsStored      float64 `json:"arrive_vs_stored"`
+	NotificationsFailed float64 `json:"notifications_failed"`
+	RecordCPU           CPU     `json:"record_cpu"` // from the start until all were recorded
+	CPU                 CPU     `json:"cpu"`        // from the start until all acks were sent
+	CPUPerMailMicros    float64 `json:"cpu_per_mail_us"`
+	RecordMachine       Machine `json:"record_machine"` // from the start until all were recorded
+	AckMachine          Machine `json:"ack_machine"`    // from all recorded until all acks were sent
 }
 
 // Latency is the phase of single mails on an idle daemon.
@@ -154,15 +166,22 @@ func (r *Report) writeText(w io.Writer) {
 	p("Backlog in (daemon stopped)")
 	p("  Postfix accepted   %6d mails in %6.2f s = %6.0f mails/s (%d SMTP connections, each reused)", r.Mails, s.AcceptSeconds, s.AcceptPerSecond, s.Connections)
 	p("  Dovecot stored all           after %6.2f s = %6.0f mails/s", s.StoredSeconds, s.StoredPerSecond)
+	p("  machine: %.2f of 2 cores busy; Postfix+Dovecot+cbload %.0f µs CPU per mail", s.Machine.BusyCores, s.Machine.OtherPerMailMicros)
 	p("Backlog out (daemon started; times from its exec)")
 	p("  first recorded             at %6.2f s", b.FirstRecordedSeconds)
 	p("  all recorded               at %6.2f s = %6.0f mails/s (%.0f/s after the first)", b.RecordedSeconds, b.RecordPerSecond, b.RecordPerSecondRunning)
 	p("  first ack sent             at %6.2f s", b.FirstAckSeconds)
 	p("  all acks sent              at %6.2f s = %6.0f acks/s (%.0f/s after the first) = %.0f%% of Postfix's accept rate", b.AckedSeconds, b.AckPerSecond, b.AckPerSecondRunning, 100*b.AckVsAccept)
-	p("  all acks in customers' INBOXes at %6.2f s", b.ArrivedSeconds)
+	p("  all acks in customers' INBOXes at %6.2f s = %6.0f acks/s from the first = %.0f%% of the rate Postfix took in and Dovecot stored the backlog", b.ArrivedSeconds, b.ArrivePerSecond, 100*b.ArriveVsStored)
 	p("  send failures %.0f", b.NotificationsFailed)
 	p("  daemon CPU until all recorded:  user %.2f s + sys %.2f s = %.2f cores over %.2f s", b.RecordCPU.UserSeconds, b.RecordCPU.SysSeconds, b.RecordCPU.Cores, b.RecordCPU.WallSeconds)
 	p("  daemon CPU until all acks sent: user %.2f s + sys %.2f s = %.2f cores over %.2f s, %.0f µs/mail", b.CPU.UserSeconds, b.CPU.SysSeconds, b.CPU.Cores, b.CPU.WallSeconds, b.CPUPerMailMicros)
+	mach := func(phase string, m Machine) {
+		p("  machine while %s: %.2f of 2 cores busy; daemon %.0f µs/mail, everything else (Postfix, Dovecot, cbload) %.0f µs/mail",
+			phase, m.BusyCores, m.DaemonPerMailMicros, m.OtherPerMailMicros)
+	}
+	mach("recording", b.RecordMachine)
+	mach("sending acks", b.AckMachine)
 	p("")
 	p("Latency: %d mails one at a time at %.0f/s, each from SMTP accept (250 after DATA) to:", l.Mails, l.Rate)
 	row := func(name string, x Percentiles) {

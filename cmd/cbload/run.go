@@ -170,7 +170,7 @@ func (r *runner) submitBacklog(ctx context.Context) error {
 	}
 	defer ic.Close()
 	r.log.Info("submitting the backlog through Postfix", "mails", r.o.N, "connections", r.o.Conns)
-	start := time.Now()
+	start, mstart := time.Now(), sampleMachine()
 	took, err := submitAll(ctx, r.s.SMTPAddr, r.o.Conns, r.backlog, r.custs, r.support.Email)
 	if err != nil {
 		return err
@@ -190,6 +190,7 @@ func (r *runner) submitBacklog(ctx context.Context) error {
 	}
 	stored := time.Since(start).Seconds()
 	sub.StoredSeconds, sub.StoredPerSecond = stored, perSecond(r.o.N, stored)
+	sub.Machine = machineBetween(mstart, sampleMachine(), CPU{}, r.o.N)
 	n, err := countMessages(ic, "INBOX")
 	sub.InboxBeforeStart = int(n)
 	return err
@@ -260,11 +261,12 @@ func (r *runner) startDaemon(ctx context.Context) error {
 // workBacklog watches /metrics from the daemon's start until every backlog
 // mail is recorded and acknowledged.
 func (r *runner) workBacklog(ctx context.Context) error {
-	start := r.d.sampleCPU()
+	start, mstart := r.d.sampleCPU(), sampleMachine()
 	start.at = r.d.started
 	n := float64(r.o.N)
 	var firstRec, allRec, firstAck, allAck time.Time
 	var recCPU cpuSample
+	var mrec machineSample
 	var m map[string]float64
 	lastProgress, lastSum := time.Now(), -1.0
 	for allAck.IsZero() {
@@ -290,7 +292,7 @@ func (r *runner) workBacklog(ctx context.Context) error {
 			firstRec = now
 		}
 		if rec >= n && allRec.IsZero() {
-			allRec, recCPU = now, r.d.sampleCPU()
+			allRec, recCPU, mrec = now, r.d.sampleCPU(), sampleMachine()
 			r.log.Info("backlog recorded", "seconds", now.Sub(r.d.started).Seconds())
 		}
 		if sent > 0 && firstAck.IsZero() {
@@ -306,7 +308,7 @@ func (r *runner) workBacklog(ctx context.Context) error {
 				r.o.Timeout, r.o.N, rec, m[metricIgnored], m[metricCreated], m[metricQueued], sent, m[metricFailed])
 		}
 	}
-	end := r.d.sampleCPU()
+	end, mend := r.d.sampleCPU(), sampleMachine()
 	b := &r.rep.Backlog
 	since := func(t time.Time) float64 { return t.Sub(r.d.started).Seconds() }
 	b.FirstRecordedSeconds, b.RecordedSeconds = since(firstRec), since(allRec)
@@ -319,6 +321,8 @@ func (r *runner) workBacklog(ctx context.Context) error {
 	b.NotificationsFailed = m[metricFailed]
 	b.CPU = cpuBetween(start, end)
 	b.RecordCPU = cpuBetween(start, recCPU)
+	b.RecordMachine = machineBetween(mstart, mrec, b.RecordCPU, r.o.N)
+	b.AckMachine = machineBetween(mrec, mend, cpuBetween(recCPU, end), r.o.N)
 	b.CPUPerMailMicros = (b.CPU.UserSeconds + b.CPU.SysSeconds) / n * 1e6
 	r.log.Info("backlog acknowledged", "seconds", b.AckedSeconds, "acks_per_second", b.AckPerSecond)
 	return nil
@@ -335,7 +339,12 @@ func (r *runner) sampleMemory() {
 // waitAcksArrived waits until every backlog ack is in a customer's INBOX.
 func (r *runner) waitAcksArrived(ctx context.Context) error {
 	err := r.waitProgress(ctx, "acks arriving in the customers' mailboxes", 250*time.Millisecond, r.ws.total, r.o.N)
-	r.rep.Backlog.ArrivedSeconds = time.Since(r.d.started).Seconds()
+	b := &r.rep.Backlog
+	b.ArrivedSeconds = time.Since(r.d.started).Seconds()
+	b.ArrivePerSecond = perSecond(r.o.N, b.ArrivedSeconds-b.FirstAckSeconds)
+	if r.rep.Submit.StoredPerSecond > 0 {
+		b.ArriveVsStored = b.ArrivePerSecond / r.rep.Submit.StoredPerSecond
+	}
 	return err
 }
 
