@@ -106,9 +106,11 @@ func normalize(m *store.Message, raw []byte, o NormalizeOptions) {
 	h := mail.Header{Header: e.Header}
 	w := walker{o: o, notes: &notes}
 	body := w.top(e, err)
-	m.FullText = body.text
 	m.HTMLOnly = body.fromHTML
 	m.Text = TrimReply(body.text)
+	if m.Text != body.text {
+		m.FullText = body.text // kept only when it differs: see store.Message.Whole
+	}
 	m.Attachments = w.atts
 
 	d := headerDecoder{fallback: w.charset, notes: &notes}

@@ -174,8 +174,15 @@ func TestNormalizeFixtures(t *testing.T) {
 			if c.text != "" && m.Text != c.text {
 				t.Errorf("Text\n got %q\nwant %q", m.Text, c.text)
 			}
-			if !strings.Contains(m.FullText, c.fullHas) {
-				t.Errorf("FullText %q lacks %q", m.FullText, c.fullHas)
+			if !strings.Contains(m.Whole(), c.fullHas) {
+				t.Errorf("whole text %q lacks %q", m.Whole(), c.fullHas)
+			}
+			// The whole text is stored only when it is not Text already.
+			if m.FullText == m.Text && m.Text != "" {
+				t.Errorf("FullText repeats Text %q", clip(m.Text))
+			}
+			if c.fullHas != "" && !strings.Contains(m.Text, c.fullHas) && !strings.Contains(m.FullText, c.fullHas) {
+				t.Errorf("the trimmed history %q is not in FullText %q", c.fullHas, clip(m.FullText))
 			}
 			if c.messageID != "" && m.MessageID != c.messageID {
 				t.Errorf("MessageID %q, want %q", m.MessageID, c.messageID)
@@ -233,8 +240,8 @@ func TestNormalizeCorpusManifest(t *testing.T) {
 		m := Normalize(cm.raw, NormalizeOptions{})
 		if cm.props["html_only"] == "1" && m.Status == store.StatusRecorded {
 			htmlOnly++
-			if markup.MatchString(m.FullText) {
-				t.Errorf("html-only %s: markup in text %q", cm.name, clip(m.FullText))
+			if markup.MatchString(m.Whole()) {
+				t.Errorf("html-only %s: markup in text %q", cm.name, clip(m.Whole()))
 			}
 			if m.HTMLOnly {
 				htmlOK++
@@ -244,10 +251,10 @@ func TestNormalizeCorpusManifest(t *testing.T) {
 		}
 		if cm.props["cyrillic_charset"] == "1" && cm.props["cyrillic_text"] == "1" {
 			cyr++
-			if strings.ContainsFunc(m.FullText+m.Subject+m.From.Name, isCyrillic) {
+			if strings.ContainsFunc(m.Whole()+m.Subject+m.From.Name, isCyrillic) {
 				cyrOK++
 			} else {
-				t.Logf("cyrillic %s: subject %q text %q", cm.name, m.Subject, clip(m.FullText))
+				t.Logf("cyrillic %s: subject %q text %q", cm.name, m.Subject, clip(m.Whole()))
 			}
 		}
 	}
@@ -337,8 +344,8 @@ func TestNormalizeManyAttachments(t *testing.T) {
 func TestNormalizeTextCap(t *testing.T) {
 	raw := "From: a@example.com\r\nSubject: long\r\n\r\n" + strings.Repeat("жалоба ", 1000)
 	m := Normalize([]byte(raw), NormalizeOptions{MaxTextBytes: 100})
-	if len(m.FullText) > 100 || !strings.Contains(m.Headers[WarningHeader], "truncated") || !strings.HasPrefix(m.Text, "жалоба") {
-		t.Errorf("text %d bytes %q, warning %q", len(m.FullText), m.Text, m.Headers[WarningHeader])
+	if len(m.Whole()) > 100 || !strings.Contains(m.Headers[WarningHeader], "truncated") || !strings.HasPrefix(m.Text, "жалоба") {
+		t.Errorf("text %d bytes %q, warning %q", len(m.Whole()), m.Text, m.Headers[WarningHeader])
 	}
 }
 

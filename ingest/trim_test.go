@@ -93,7 +93,7 @@ func TestTrimReplyTalon(t *testing.T) {
 			agree++
 			continue
 		}
-		t.Logf("disagree %s:\n got %q\nwant %q\nfull %q", filepath.Base(f), clip(m.Text), want, clip(m.FullText))
+		t.Logf("disagree %s:\n got %q\nwant %q\nfull %q", filepath.Base(f), clip(m.Text), want, clip(m.Whole()))
 	}
 	t.Logf("talon agreement: %d/%d", agree, len(files))
 	if agree < len(files)*3/4 {

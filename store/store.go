@@ -339,7 +339,9 @@ type Message struct {
 	Subject    string    `json:"subject,omitempty"`
 	Date       time.Time `json:"date,omitempty"` // the Date header
 	// Text is the new text of the message (quoted history trimmed); FullText
-	// is the whole decoded text. HTMLOnly says the text was made from HTML.
+	// is the whole decoded text when a history was trimmed, and empty when
+	// Text is the whole text (it is not stored twice): read it with Whole.
+	// HTMLOnly says the text was made from HTML.
 	Text     string            `json:"text"`
 	FullText string            `json:"full_text,omitempty"`
 	HTMLOnly bool              `json:"html_only,omitempty"`
@@ -364,6 +366,15 @@ type Message struct {
 	// transaction (the router's classification, computed on the source's
 	// parallel workers) to that Sink's Deliver. It is never stored.
 	Prepared any `json:"-"`
+}
+
+// Whole is the whole decoded text of the message: FullText when a quoted
+// history was trimmed from Text, else Text.
+func (m *Message) Whole() string {
+	if m.FullText != "" {
+		return m.FullText
+	}
+	return m.Text
 }
 
 // MinuteCount is how many times something happened in one minute.
