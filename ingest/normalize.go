@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // koi8-r, windows-1251/1257, iso-8859-13, ... for go-message
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"complaintbot/store"
 )
@@ -143,7 +144,7 @@ func classify(m *store.Message, raw []byte, h mail.Header) {
 func readMessage(br *bufio.Reader, raw []byte, maxHeader int64, n *notes) (*message.Entity, error) {
 	opts := &message.ReadOptions{MaxHeaderBytes: maxHeader}
 	br.Reset(bytes.NewReader(raw))
-	e, err := message.ReadWithOptions(br, opts) // uses br as is: it is large enough
+	e, err := readEntity(br, int64(len(raw)), opts)
 	if e != nil || !isHeaderError(err) {
 		return e, err
 	}
@@ -159,11 +160,24 @@ func readMessage(br *bufio.Reader, raw []byte, maxHeader int64, n *notes) (*mess
 	return e, err2
 }
 
-// readers are the buffered readers messages are parsed through, reused:
-// go-message wraps its input in a new bufio.Reader unless it already is
-// one of at least the default size, and that buffer was a tenth of what
-// normalising a typical mail allocated.
+// readers are the buffered readers messages are parsed through, reused.
 var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+// readEntity is message.ReadWithOptions without its own bufio.Reader (4 KB
+// per mail, and every byte copied twice): a mail no larger than the header
+// limit cannot exceed it, so its header is read straight from br and
+// message.New decodes the rest as ReadWithOptions would. A larger mail goes
+// through ReadWithOptions, which enforces the limit.
+func readEntity(br *bufio.Reader, size int64, opts *message.ReadOptions) (*message.Entity, error) {
+	if opts.MaxHeaderBytes > 0 && size > opts.MaxHeaderBytes {
+		return message.ReadWithOptions(br, opts)
+	}
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	return message.New(message.Header{Header: h}, br)
+}
 
 func isHeaderError(err error) bool {
 	return err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)
