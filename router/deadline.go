@@ -101,6 +101,8 @@ const (
 	jobDataFraction = "fraction" // a reminder's share of the stage time
 	jobDataRound    = "round"    // a breach job's round, from 1
 	jobDataPromised = "promised" // the date the customer was last promised
+	jobDataFrom     = "from"     // a reminder's stage start (RFC 3339, to the nanosecond)
+	jobDataTotal    = "total"    // a reminder's stage business time (time.Duration text)
 )
 
 // deadlines is Options.Deadlines checked, with the scheduler's wake-up.
@@ -181,9 +183,10 @@ func (d *deadlines) stageTime(c *store.Complaint, stage string) (time.Duration, 
 // ScheduleStage sets the deadline of stage, which complaint c (already
 // stored) has just entered at from: c.DueAt becomes from plus the stage's
 // business time, c is put, the pending jobs of earlier stages are
-// cancelled, and the reminders and the breach job of this stage are
-// created, with an event "deadline_set". A stage without a time (resolved,
-// closed, ...) clears c.DueAt and leaves no pending job. Without
+// cancelled, and the first job of this stage's chain (its first reminder,
+// else its breach job; see scheduleJobs) is created, with an event
+// "deadline_set". A stage without a time (resolved, closed, ...) clears
+// c.DueAt and leaves no pending job. Without
 // Options.Deadlines it does nothing. It wakes the scheduler, whose look at
 // the next job waits for tx to end, so callers need not.
 func (r *Router) ScheduleStage(tx store.Tx, c *store.Complaint, stage string, from time.Time) error {
@@ -230,21 +233,105 @@ func (r *Router) deadlineHook(tx store.Tx, c *store.Complaint, _ string, now tim
 	return r.ScheduleStage(tx, c, c.Stage, now)
 }
 
-// scheduleJobs creates the reminders (each strictly before due) and the
-// first breach job of stage.
+// Deadline jobs form a chain. A complaint in a stage with a deadline has
+// exactly one pending deadline job (reminder or breach) until the breach
+// rounds are used up or the stage is left: entering the stage puts the
+// first job, and the transaction that finishes a reminder (run, skipped
+// or failed for good) puts the next one, so no step lives only in
+// memory. A job cancelled because it no longer applies (jobStale) ends
+// its chain: the complaint's new stage has a chain of its own. A breach
+// job that fails for good ends it too; it is listed as failed.
+
+// stageClock is what a stage's deadline jobs are counted from: when the
+// stage began, its business time and its deadline. Reminders carry it
+// (jobDataFrom, jobDataTotal), so the next one is counted as the first
+// was even if the config has changed since.
+type stageClock struct {
+	from  time.Time
+	total time.Duration
+	due   time.Time
+}
+
+// scheduleJobs puts the first job of stage's chain: its first reminder
+// (strictly between from and due), else the breach job at due.
 func (d *deadlines) scheduleJobs(tx store.Tx, c *store.Complaint, stage string, from time.Time, total time.Duration, due time.Time) error {
-	for _, f := range d.Reminders {
-		at := d.Calendar.Add(from, time.Duration(f*float64(total)))
-		if !at.Before(due) || !at.After(from) {
+	return d.putNextJob(tx, c.ID, stage, stageClock{from: from, total: total, due: due}, 0, from)
+}
+
+// putNextJob puts the job of the chain after the reminder at fraction
+// done: the next reminder whose time is still strictly after now and
+// before the deadline, else the breach job at the deadline. Reminders
+// whose time passed while nobody ran them (the daemon was down) are
+// skipped and never written: the late one that did run told the owner
+// the real time left, and a burst of stale reminders would say nothing
+// more.
+func (d *deadlines) putNextJob(tx store.Tx, complaintID uint64, stage string, sc stageClock, done float64, now time.Time) error {
+	f, at, ok := d.nextReminder(sc, done, now)
+	if !ok {
+		return putBreach(tx, complaintID, stage, sc.due, now)
+	}
+	data := map[string]string{jobDataDue: formatTime(sc.due), jobDataFraction: strconv.FormatFloat(f, 'f', -1, 64),
+		jobDataFrom: sc.from.UTC().Format(time.RFC3339Nano), jobDataTotal: sc.total.String()}
+	return putJob(tx, JobReminder, complaintID, stage, at, now, data)
+}
+
+// nextReminder is the first reminder fraction above done whose time is
+// strictly after notBefore and strictly before the deadline.
+func (d *deadlines) nextReminder(sc stageClock, done float64, notBefore time.Time) (float64, time.Time, bool) {
+	for _, f := range d.Reminders { // sorted by newDeadlines
+		if f <= done {
 			continue
 		}
-		data := map[string]string{jobDataDue: formatTime(due), jobDataFraction: strconv.FormatFloat(f, 'f', -1, 64)}
-		if err := putJob(tx, JobReminder, c.ID, stage, at, from, data); err != nil {
-			return err
+		at := d.Calendar.Add(sc.from, time.Duration(f*float64(sc.total)))
+		if at.After(notBefore) && at.Before(sc.due) {
+			return f, at, true
 		}
 	}
+	return 0, time.Time{}, false
+}
+
+// putBreach puts the first breach job of stage, at its deadline.
+func putBreach(tx store.Tx, complaintID uint64, stage string, due, now time.Time) error {
 	data := map[string]string{jobDataDue: formatTime(due), jobDataRound: "1"}
-	return putJob(tx, JobBreach, c.ID, stage, due, from, data)
+	return putJob(tx, JobBreach, complaintID, stage, due, now, data)
+}
+
+// chainAfter puts the job that follows reminder j, which has just been
+// finished, in the chain of c's stage (c is j's complaint, still in j's
+// stage). A reminder written before chains existed carries no stage clock:
+// the old code wrote all its stage's jobs up front, so it is followed by
+// the breach job only when no job of the complaint is pending any more,
+// which keeps the breach without doubling it.
+func (d *deadlines) chainAfter(tx store.Tx, j *store.Job, c *store.Complaint, now time.Time) error {
+	sc, ok := stageClockOf(j, c.DueAt)
+	if ok {
+		done, _ := strconv.ParseFloat(j.Data[jobDataFraction], 64)
+		return d.putNextJob(tx, c.ID, j.Stage, sc, done, now)
+	}
+	pending, err := hasPendingJob(tx, c.ID)
+	if err != nil || pending {
+		return err
+	}
+	return putBreach(tx, c.ID, j.Stage, c.DueAt, now)
+}
+
+// stageClockOf reads the stage clock a reminder carries; false when it
+// has none (or an unreadable one).
+func stageClockOf(j *store.Job, due time.Time) (stageClock, bool) {
+	from, ferr := time.Parse(time.RFC3339Nano, j.Data[jobDataFrom])
+	total, terr := time.ParseDuration(j.Data[jobDataTotal])
+	if ferr != nil || terr != nil || total <= 0 {
+		return stageClock{}, false
+	}
+	return stageClock{from: from, total: total, due: due}, true
+}
+
+func hasPendingJob(tx store.Tx, complaintID uint64) (bool, error) {
+	jobs, err := tx.JobsOf(complaintID)
+	if err != nil {
+		return false, fmt.Errorf("jobs of complaint %d: %w", complaintID, err)
+	}
+	return slices.ContainsFunc(jobs, func(j *store.Job) bool { return j.Status == store.JobPending }), nil
 }
 
 func putJob(tx store.Tx, kind string, complaintID uint64, stage string, at, now time.Time, data map[string]string) error {
@@ -255,7 +342,9 @@ func putJob(tx store.Tx, kind string, complaintID uint64, stage string, at, now 
 	return nil
 }
 
-// cancelPendingJobs marks the complaint's pending jobs cancelled with reason.
+// cancelPendingJobs marks the complaint's pending jobs cancelled with
+// reason: the head of its stage's chain (all of a stage's jobs when they
+// were written before chains).
 func cancelPendingJobs(tx store.Tx, complaintID uint64, now time.Time, reason string) error {
 	jobs, err := tx.JobsOf(complaintID)
 	if err != nil {

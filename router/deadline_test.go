@@ -3,10 +3,13 @@ package router
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,6 +164,17 @@ func (f *fixture) runDue() int {
 	return n
 }
 
+// pendingJobs is jobSummary of the complaint's pending jobs.
+func (f *fixture) pendingJobs(complaintID uint64, loc *time.Location) []string {
+	var pending []*store.Job
+	for _, j := range f.jobs(complaintID) {
+		if j.Status == store.JobPending {
+			pending = append(pending, j)
+		}
+	}
+	return jobSummary(pending, loc)
+}
+
 func jobSummary(js []*store.Job, loc *time.Location) []string {
 	var out []string
 	for _, j := range js {
@@ -201,9 +215,17 @@ func TestDeadlineSetAtRegistration(t *testing.T) {
 	if len(ack) != 1 || len(owner) != 1 || !sameTime(ack[0].Data["due"], due) || !sameTime(owner[0].Data["due"], due) {
 		t.Fatalf("ack and owner mail do not promise the stage deadline: %v / %v", ack, owner)
 	}
-	want := []string{"reminder@Fri 16:00 pending", "reminder@Fri 17:36 pending", "breach@Fri 18:00 pending"}
-	if got := jobSummary(f.jobs(c.ID), loc); !slices.Equal(got, want) {
-		t.Errorf("jobs = %q, want %q", got, want)
+	// One job at a time: the 50% reminder, carrying the stage clock the
+	// next step is counted from.
+	want := []string{"reminder@Fri 16:00 pending"}
+	jobs := f.jobs(c.ID)
+	if got := jobSummary(jobs, loc); !slices.Equal(got, want) {
+		t.Fatalf("jobs = %q, want %q", got, want)
+	}
+	wantData := map[string]string{jobDataDue: "2026-03-27T16:00:00Z", jobDataFraction: "0.5",
+		jobDataFrom: "2026-03-27T12:00:00Z", jobDataTotal: "4h0m0s"}
+	if !maps.Equal(jobs[0].Data, wantData) {
+		t.Errorf("reminder data = %v, want %v", jobs[0].Data, wantData)
 	}
 	ev := f.eventOf(c.ID, EventDeadlineSet)
 	if ev == nil || ev.Fields["stage"] != store.StageRegistered || ev.Fields["business_time"] != "4h0m0s" || ev.Fields["priority"] != PriorityNormal {
@@ -241,11 +263,17 @@ func TestRemindersEscalationAndDelay(t *testing.T) {
 	if n := f.runDue(); n != 0 || len(f.notificationsOf(KindReminder)) != 1 {
 		t.Fatal("a second run sent the reminder again")
 	}
+	if got, want := f.pendingJobs(c.ID, loc), []string{"reminder@Fri 17:36 pending"}; !slices.Equal(got, want) {
+		t.Fatalf("pending after the 50%% reminder = %q, want %q", got, want)
+	}
 
 	e.clk.Add(96 * time.Minute) // Fri 17:36: 90%
 	f.runDue()
-	if rem = f.notificationsOf(KindReminder); len(rem) != 2 || rem[1].Data["left_minutes"] != "24" {
+	if rem = f.notificationsOf(KindReminder); len(rem) != 2 || rem[1].Data["left_minutes"] != "24" || rem[1].Data["fraction"] != "0.9" {
 		t.Fatalf("second reminder = %+v", rem)
+	}
+	if got, want := f.pendingJobs(c.ID, loc), []string{"breach@Fri 18:00 pending"}; !slices.Equal(got, want) {
+		t.Fatalf("pending after the 90%% reminder = %q, want %q", got, want)
 	}
 
 	e.clk.Add(24 * time.Minute) // Fri 18:00: the deadline
@@ -307,8 +335,9 @@ func TestBreachRoundsAreBounded(t *testing.T) {
 }
 
 // TestLateStartSkipsStaleReminders: after the daemon was down past the
-// deadline, the reminders are not sent (their moment is gone) and the
-// breach is handled once.
+// deadline, no reminder is sent (their moment is gone): the pending 50%
+// one is cancelled, the 90% one is never written, and the breach it
+// chains to, already due, is handled once in the same run.
 func TestLateStartSkipsStaleReminders(t *testing.T) {
 	e := newDeadlineEnv(t, nil)
 	f, _ := e.open()
@@ -321,10 +350,10 @@ func TestLateStartSkipsStaleReminders(t *testing.T) {
 	if n := len(f.notificationsOf(KindEscalation)); n != 1 {
 		t.Errorf("%d escalations", n)
 	}
-	for _, j := range f.jobs(f.onlyComplaint().ID)[:2] {
-		if j.Status != store.JobCancelled || j.Reason != "deadline passed before the reminder ran" {
-			t.Errorf("stale reminder %+v", j)
-		}
+	want := []string{"reminder@Fri 16:00 cancelled (deadline passed before the reminder ran)",
+		"breach@Fri 18:00 done (breach round 1 handled)", "breach@Tue 10:00 pending"}
+	if got := jobSummary(f.jobs(f.onlyComplaint().ID), vilnius(t)); !slices.Equal(got, want) {
+		t.Errorf("jobs = %q\nwant %q", got, want)
 	}
 }
 
@@ -362,8 +391,9 @@ func TestSchedulerAcrossRestart(t *testing.T) {
 }
 
 // TestScheduleStageCancelsPrevious: entering a new stage cancels the old
-// stage's pending jobs (kept, with the reason) and schedules the new one's;
-// a stage without a deadline leaves nothing pending.
+// stage's pending job (kept, with the reason; its chain ends there) and
+// schedules the first of the new one's; a stage without a deadline leaves
+// nothing pending.
 func TestScheduleStageCancelsPrevious(t *testing.T) {
 	e := newDeadlineEnv(t, nil)
 	f, _ := e.open()
@@ -394,8 +424,7 @@ func TestScheduleStageCancelsPrevious(t *testing.T) {
 	want := []string{
 		"reminder@Fri 16:00 done (reminded anna)",
 		"reminder@Fri 17:36 cancelled (complaint entered analysis)",
-		"breach@Fri 18:00 cancelled (complaint entered analysis)",
-		"reminder@Mon 15:00 pending", "reminder@Tue 12:24 pending", "breach@Tue 14:00 pending",
+		"reminder@Mon 15:00 pending",
 	}
 	if got := jobSummary(f.jobs(c.ID), loc); !slices.Equal(got, want) {
 		t.Errorf("jobs = %q\nwant %q", got, want)
@@ -436,10 +465,11 @@ func TestStaleJobIsCancelledNotRun(t *testing.T) {
 	if n := len(f.notifications()); n != 2 { // ack and owner mail only
 		t.Errorf("%d notifications, want 2", n)
 	}
-	for _, j := range f.jobs(c.ID) {
-		if j.Status != store.JobCancelled || j.Reason != "complaint moved to analysis" {
-			t.Errorf("job %+v", j)
-		}
+	// The stale reminder is cancelled and does not chain: no breach
+	// follows it (the new stage would have scheduled its own).
+	want := []string{"reminder@Fri 16:00 cancelled (complaint moved to analysis)"}
+	if got := jobSummary(f.jobs(c.ID), vilnius(t)); !slices.Equal(got, want) {
+		t.Errorf("jobs = %q, want %q", got, want)
 	}
 }
 
@@ -658,8 +688,8 @@ func TestDeadlinesValidated(t *testing.T) {
 }
 
 // TestStaffActionsMoveDeadlines: the workflow's transitions (Act) run the
-// deadline hook: advancing replaces the first-answer jobs by the
-// analysis ones, dropping cancels everything and clears DueAt, and
+// deadline hook: advancing replaces the first-answer job by the first of
+// the analysis ones, dropping cancels everything and clears DueAt, and
 // reopening schedules analysis again.
 func TestStaffActionsMoveDeadlines(t *testing.T) {
 	e := newDeadlineEnv(t, nil)
@@ -689,7 +719,7 @@ func TestStaffActionsMoveDeadlines(t *testing.T) {
 		}
 		return out
 	}
-	if got := pending(); !slices.Equal(got, []string{"reminder/analysis", "reminder/analysis", "breach/analysis"}) {
+	if got := pending(); !slices.Equal(got, []string{"reminder/analysis"}) {
 		t.Errorf("pending after advance: %v", got)
 	}
 	act(Action{Kind: ActionDrop, To: store.DropClarified, Text: "explained by phone"})
@@ -697,7 +727,7 @@ func TestStaffActionsMoveDeadlines(t *testing.T) {
 		t.Errorf("after drop: DueAt %s, pending %v", c.DueAt, pending())
 	}
 	act(Action{Kind: ActionReopen, Text: "customer wrote again"})
-	if got := pending(); len(got) != 3 || f.onlyComplaint().DueAt.IsZero() {
+	if got := pending(); !slices.Equal(got, []string{"reminder/analysis"}) || f.onlyComplaint().DueAt.IsZero() {
 		t.Errorf("after reopen: pending %v", got)
 	}
 	e.clk.Add(3 * 24 * time.Hour)
@@ -746,5 +776,167 @@ func TestRemindersAndEscalationInTelegram(t *testing.T) {
 			!strings.Contains(n.Data["buttons"], callbackPrefix+verbTake+":"+c.Number) || n.Data["number"] != c.Number {
 			t.Errorf("%s in Telegram = %+v", tc.kind, n)
 		}
+	}
+}
+
+// TestDownThroughReminders: the daemon is down from 40% to 95% of the
+// stage. On start the 50% reminder, still before the deadline, runs late
+// and tells the real time left; the 90% one, whose moment passed while
+// the daemon was down, is skipped (never written) rather than sent right
+// after it; the breach job waits at the deadline.
+func TestDownThroughReminders(t *testing.T) {
+	e := newDeadlineEnv(t, nil)
+	f, stop := e.open()
+	loc := vilnius(t)
+	f.deliver(lateParcel())
+	c := f.onlyComplaint()
+	e.clk.Add(96 * time.Minute) // Fri 15:36: 40%
+	if n := f.runDue(); n != 0 {
+		t.Fatalf("%d jobs ran at 40%%", n)
+	}
+	stop()
+	e.clk.Add(132 * time.Minute) // Fri 17:48: 95%
+
+	f, _ = e.open()
+	if n := f.runDue(); n != 1 {
+		t.Fatalf("on start %d jobs ran, want the 50%% reminder only", n)
+	}
+	rem := f.notificationsOf(KindReminder)
+	if len(rem) != 1 || rem[0].Data["fraction"] != "0.5" || rem[0].Data["left_minutes"] != "12" {
+		t.Fatalf("reminders on start = %+v", rem)
+	}
+	want := []string{"reminder@Fri 16:00 done (reminded anna)", "breach@Fri 18:00 pending"}
+	if got := jobSummary(f.jobs(c.ID), loc); !slices.Equal(got, want) {
+		t.Fatalf("jobs = %q\nwant %q", got, want)
+	}
+	e.clk.Add(12 * time.Minute) // Fri 18:00: the deadline
+	f.runDue()
+	if rem, esc := len(f.notificationsOf(KindReminder)), len(f.notificationsOf(KindEscalation)); rem != 1 || esc != 1 {
+		t.Errorf("after the deadline: %d reminders, %d escalations; want 1 and 1", rem, esc)
+	}
+}
+
+// TestOldFormatReminders: reminder jobs written before chains (no stage
+// clock in their data) still end in exactly one breach: a lone one is
+// followed by the breach job, and a stage's full old set (both reminders
+// and the breach, written up front) gets no second breach.
+func TestOldFormatReminders(t *testing.T) {
+	oldReminder := func(f float64, at string) *store.Job {
+		return &store.Job{Kind: JobReminder, DueAt: mustTime(t, at),
+			Data: map[string]string{jobDataDue: "2026-03-27T16:00:00Z", jobDataFraction: strconv.FormatFloat(f, 'f', -1, 64)}}
+	}
+	oldBreach := &store.Job{Kind: JobBreach, DueAt: mustTime(t, "2026-03-27T16:00:00Z"),
+		Data: map[string]string{jobDataDue: "2026-03-27T16:00:00Z", jobDataRound: "1"}}
+	for _, tc := range []struct {
+		name string
+		old  []*store.Job
+		want []string
+	}{
+		{"lone reminder chains to the breach", []*store.Job{oldReminder(0.5, "2026-03-27T14:00:00Z")}, []string{
+			"reminder@Fri 16:00 done (reminded anna)", "breach@Fri 18:00 done (breach round 1 handled)", "breach@Mon 13:00 pending"}},
+		{"full old set keeps its own breach", []*store.Job{oldReminder(0.5, "2026-03-27T14:00:00Z"),
+			oldReminder(0.9, "2026-03-27T15:36:00Z"), oldBreach}, []string{
+			"reminder@Fri 16:00 done (reminded anna)", "reminder@Fri 17:36 done (reminded anna)",
+			"breach@Fri 18:00 done (breach round 1 handled)", "breach@Mon 13:00 pending"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDeadlineEnv(t, nil)
+			f, _ := e.open()
+			f.deliver(lateParcel())
+			c := f.onlyComplaint()
+			replaceJobs(t, f, c, tc.old)
+			for _, step := range []time.Duration{2 * time.Hour, 96 * time.Minute, 24 * time.Minute} { // 50%, 90%, due
+				e.clk.Add(step)
+				f.runDue()
+			}
+			if got := jobSummary(f.jobs(c.ID)[1:], vilnius(t)); !slices.Equal(got, tc.want) {
+				t.Errorf("jobs = %q\nwant %q", got, tc.want)
+			}
+			if esc := len(f.notificationsOf(KindEscalation)); esc != 1 {
+				t.Errorf("%d escalations, want 1", esc)
+			}
+		})
+	}
+}
+
+// replaceJobs cancels c's chain and writes jobs, as the code before
+// chains did, in its place (deep copies: the cases share them).
+func replaceJobs(t *testing.T, f *fixture, c *store.Complaint, jobs []*store.Job) {
+	t.Helper()
+	err := f.st.Update(context.Background(), func(tx store.Tx) error {
+		if err := cancelPendingJobs(tx, c.ID, f.clock.Now(), "replaced by old-format jobs"); err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			old := *j
+			old.ComplaintID, old.Stage, old.Data = c.ID, store.StageRegistered, maps.Clone(j.Data)
+			if err := tx.PutJob(&old); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustTime(t *testing.T, rfc3339 string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, rfc3339)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// TestFailedReminderChains: a reminder whose run fails maxJobAttempts
+// times is marked failed, sends nothing, and still passes the chain on:
+// the 50% one to the 90% one, the 90% one to the breach, which then
+// escalates at the deadline.
+func TestFailedReminderChains(t *testing.T) {
+	e := newDeadlineEnv(t, nil)
+	f, _ := e.open()
+	loc := vilnius(t)
+	f.deliver(lateParcel())
+	c := f.onlyComplaint()
+	var fail atomic.Bool
+	f.r.store = &flakyStore{Store: f.st, fail: func() bool { return fail.Swap(false) }}
+	// giveUp fails the due reminder maxJobAttempts times, each retry as
+	// soon as its delay (1, 2, 4, 8 min) allows: 15 minutes in all.
+	giveUp := func() {
+		t.Helper()
+		for attempt := range maxJobAttempts {
+			if attempt > 0 {
+				e.clk.Add(time.Minute << (attempt - 1))
+			}
+			fail.Store(true)
+			if n := f.runDue(); n != 1 {
+				t.Fatalf("attempt %d: %d jobs ran", attempt+1, n)
+			}
+		}
+	}
+	e.clk.Add(2 * time.Hour) // Fri 16:00: 50%
+	giveUp()                 // given up at 16:15
+	if got, want := f.pendingJobs(c.ID, loc), []string{"reminder@Fri 17:36 pending"}; !slices.Equal(got, want) {
+		t.Fatalf("pending after the 50%% reminder failed = %q, want %q", got, want)
+	}
+	e.clk.Add(81 * time.Minute) // Fri 17:36: 90%
+	giveUp()                    // given up at 17:51
+	failed := jobSummary(f.jobs(c.ID)[:2], loc)
+	if want := []string{"reminder@Fri 16:00 failed (gave up after 5 attempts)",
+		"reminder@Fri 17:36 failed (gave up after 5 attempts)"}; !slices.Equal(failed, want) {
+		t.Errorf("failed reminders = %q, want %q", failed, want)
+	}
+	if n := len(f.notificationsOf(KindReminder)); n != 0 {
+		t.Errorf("%d reminders from failed runs", n)
+	}
+	if got := f.pendingJobs(c.ID, loc); len(got) != 1 || !strings.HasPrefix(got[0], "breach@Fri 18:00") {
+		t.Fatalf("pending after the 90%% reminder failed = %q, want the breach at 18:00", got)
+	}
+	e.clk.Add(9 * time.Minute) // Fri 18:00: the deadline
+	f.runDue()
+	if esc := len(f.notificationsOf(KindEscalation)); esc != 1 {
+		t.Errorf("%d escalations, want 1", esc)
 	}
 }

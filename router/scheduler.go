@@ -97,6 +97,11 @@ func (r *Router) schedulerPass(ctx context.Context) (time.Duration, error) {
 // RunDueJobs runs every job due now and returns how many it ran
 // (including those it found no longer applying). A job that fails is
 // retried later with backoff and failed for good after maxJobAttempts.
+// A job a run puts that is due already (the breach after a reminder that
+// ran too late) runs in the same call: it looks again until nothing is
+// due. That ends: every run finishes its job or pushes its next attempt
+// past now, and the only job a run can put at or before now is a stage's
+// first breach, which is followed by jobs after now alone.
 func (r *Router) RunDueJobs(ctx context.Context) (int, error) {
 	if r.dl == nil {
 		return 0, errNoDeadlines
@@ -118,7 +123,7 @@ func (r *Router) RunDueJobs(ctx context.Context) (int, error) {
 			}
 			ran++
 		}
-		if len(due) < jobBatch {
+		if len(due) == 0 {
 			return ran, nil
 		}
 	}
@@ -142,26 +147,50 @@ func (r *Router) runJob(ctx context.Context, id uint64, now time.Time) error {
 		return ctx.Err()
 	}
 	r.log.Warn("scheduled job failed", "job", id, "err", err)
-	if ferr := r.store.Update(ctx, func(tx store.Tx) error { return jobFailed(tx, id, now, err) }); ferr != nil {
+	if ferr := r.store.Update(ctx, func(tx store.Tx) error { return r.jobFailed(tx, id, now, err) }); ferr != nil {
 		return fmt.Errorf("router: record failure of job %d: %w", id, ferr)
 	}
 	return nil
 }
 
 // jobFailed counts a failed run: retried after a doubling delay (1 min up
-// to 1 h), failed for good after maxJobAttempts.
-func jobFailed(tx store.Tx, id uint64, now time.Time, cause error) error {
+// to 1 h), failed for good after maxJobAttempts. A reminder failed for
+// good still passes its stage's chain on, so the breach is not lost.
+func (r *Router) jobFailed(tx store.Tx, id uint64, now time.Time, cause error) error {
 	j, err := tx.Job(id)
 	if err != nil {
 		return err
 	}
 	j.Attempts++
 	j.LastError = cause.Error()
-	if j.Attempts >= maxJobAttempts {
-		return finishJob(tx, j, store.JobFailed, "gave up after "+strconv.Itoa(j.Attempts)+" attempts", now)
+	if j.Attempts < maxJobAttempts {
+		j.NextAttempt = now.Add(retry.Ceiling(j.Attempts-1, time.Minute, time.Hour))
+		return tx.PutJob(j)
 	}
-	j.NextAttempt = now.Add(retry.Ceiling(j.Attempts-1, time.Minute, time.Hour))
-	return tx.PutJob(j)
+	if err := finishJob(tx, j, store.JobFailed, "gave up after "+strconv.Itoa(j.Attempts)+" attempts", now); err != nil {
+		return err
+	}
+	if j.Kind != JobReminder {
+		return nil
+	}
+	return r.chainAfterFailed(tx, j, now)
+}
+
+// chainAfterFailed puts the job after reminder j, which failed for good,
+// unless j no longer applies (then its complaint's new stage has its own
+// chain).
+func (r *Router) chainAfterFailed(tx store.Tx, j *store.Job, now time.Time) error {
+	c, err := tx.Complaint(j.ComplaintID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load complaint %d: %w", j.ComplaintID, err)
+	}
+	if jobStale(j, c) != "" {
+		return nil
+	}
+	return r.dl.chainAfter(tx, j, c, now)
 }
 
 // runJobTx does job id if it is still pending and still applies.
@@ -192,29 +221,42 @@ func (r *Router) runJobTx(tx store.Tx, id uint64, now time.Time, out *outcome) e
 	return finishJob(tx, j, store.JobFailed, "unknown job kind "+strconv.Quote(j.Kind), now)
 }
 
-// remind queues a reminder to c's owner: number, stage, deadline and the
-// business time left.
+// remind queues a reminder to c's owner (number, stage, deadline and the
+// business time left), or finishes j without one when it is too late or
+// nobody owns c, and puts the next job of the stage's chain.
 func (r *Router) remind(tx store.Tx, j *store.Job, c *store.Complaint, now time.Time, out *outcome) error {
+	status, reason, err := r.sendReminder(tx, j, c, now, out)
+	if err != nil {
+		return err
+	}
+	if err := finishJob(tx, j, status, reason, now); err != nil {
+		return err
+	}
+	return r.dl.chainAfter(tx, j, c, now)
+}
+
+// sendReminder queues reminder j to c's owner and says how j ends.
+func (r *Router) sendReminder(tx store.Tx, j *store.Job, c *store.Complaint, now time.Time, out *outcome) (status, reason string, err error) {
 	if !now.Before(c.DueAt) {
-		return finishJob(tx, j, store.JobCancelled, "deadline passed before the reminder ran", now)
+		return store.JobCancelled, "deadline passed before the reminder ran", nil
 	}
 	owner := r.staffMember(c.OwnerID)
 	if owner == nil {
-		return finishJob(tx, j, store.JobDone, "no owner to remind", now)
+		return store.JobDone, "no owner to remind", nil
 	}
 	data := r.deadlineData(tx, c)
 	data["left_minutes"] = minutes(r.dl.Calendar.Between(now, c.DueAt))
 	data["fraction"] = j.Data[jobDataFraction]
 	n, err := r.queueStaff(tx, c, owner, KindReminder, data, now, out)
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	fields := map[string]string{"to": owner.ID, "stage": c.Stage, "due": formatTime(c.DueAt),
 		"fraction": j.Data[jobDataFraction], "notification_id": strconv.FormatUint(n.ID, 10)}
 	if err := appendEvent(tx, c.ID, now, "system", EventReminderQueued, fields); err != nil {
-		return err
+		return "", "", err
 	}
-	return finishJob(tx, j, store.JobDone, "reminded "+owner.ID, now)
+	return store.JobDone, "reminded " + owner.ID, nil
 }
 
 // breach records that c's stage deadline passed, escalates it, tells the

@@ -15,8 +15,8 @@ import (
 
 // TestRouterDeadlinesFromExampleConfig: the example's workflow section
 // reaches the router: a complaint on Friday afternoon in Vilnius is
-// promised an answer in office hours after the weekend, and its jobs are
-// scheduled.
+// promised an answer in office hours after the weekend, and the first job
+// of its deadline chain is scheduled.
 func TestRouterDeadlinesFromExampleConfig(t *testing.T) {
 	data, err := os.ReadFile("../../configs/complaintbot.example.yaml")
 	if err != nil {
@@ -56,9 +56,16 @@ func TestRouterDeadlinesFromExampleConfig(t *testing.T) {
 		if want := time.Date(2026, 3, 30, 12, 30, 0, 0, loc); !c.DueAt.Equal(want) {
 			t.Errorf("DueAt = %s, want %s", c.DueAt.In(loc), want)
 		}
+		// One job at a time: the 50% reminder (2 of the 4 business hours:
+		// Monday 10:30); the 90% one and the breach follow it in turn.
 		jobs, err := tx.JobsOf(c.ID)
-		if len(jobs) != 3 || err != nil {
-			t.Errorf("jobs = %v, %v", jobs, err)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("jobs = %v, %v; want the first reminder alone", jobs, err)
+		}
+		j := jobs[0]
+		if want := time.Date(2026, 3, 30, 10, 30, 0, 0, loc); j.Kind != router.JobReminder || j.Status != store.JobPending ||
+			!j.DueAt.Equal(want) || j.Data["fraction"] != "0.5" {
+			t.Errorf("job = %+v, want the 50%% reminder pending at %s", j, want)
 		}
 		return nil
 	})
