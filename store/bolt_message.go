@@ -70,12 +70,20 @@ func (t *boltTx) moveAttachments(m *Message) error {
 }
 
 // messageIndex lists the index entries of m. Every message is in the
-// complaint index, those with ComplaintID 0 (ignored, quarantined) too.
+// complaint index, those with ComplaintID 0 (ignored, quarantined) too, and
+// in the Message-ID index. Only inbound messages are in the content-hash
+// and reference indexes: those serve duplicate detection and replies that
+// arrive before what they answer, which concern inbound mail only; an
+// outbound message's hash and references are random keys, each a B+tree
+// leaf rewritten by the commit that records the send.
 func messageIndex(m *Message) []indexEntry {
 	out := make([]indexEntry, 0, 3+len(m.InReplyTo)+len(m.References))
 	out = append(out, compositeEntry(bucketMessagesComplaint, pair(m.ComplaintID, m.ID)))
 	if m.MessageID != "" {
 		out = append(out, compositeEntry(bucketMessageID, strIDKey(m.MessageID, m.ID)))
+	}
+	if m.Direction == DirectionOut {
+		return out
 	}
 	if m.ContentHash != "" {
 		out = append(out, compositeEntry(bucketMessageHash, strIDKey(m.ContentHash, m.ID)))

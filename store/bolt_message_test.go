@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -197,6 +198,44 @@ func TestHostileKeys(t *testing.T) {
 		}
 		if refs, _ := tx.MessagesReferencing(odd); !slices.Equal(messageIDs(refs), []uint64{1}) {
 			t.Errorf("MessagesReferencing(odd) = %v", messageIDs(refs))
+		}
+		return nil
+	})
+}
+
+// An outbound message is found by its Message-ID (a customer's reply names
+// it) but not by content hash or references: those indexes serve inbound
+// mail only.
+func TestOutboundMessageIndexes(t *testing.T) {
+	b, _ := openTest(t, BoltOptions{})
+	in := &Message{ComplaintID: 1, Direction: DirectionIn, Channel: ChannelEmail, MessageID: "in@x", ContentHash: "hash-in",
+		InReplyTo: []string{"parent@x"}, Status: StatusRecorded}
+	out := &Message{ComplaintID: 1, Direction: DirectionOut, Channel: ChannelEmail, MessageID: "ack@us", ContentHash: "hash-out",
+		InReplyTo: []string{"in@x"}, References: []string{"in@x"}, Status: StatusSent}
+	update(t, b, func(tx Tx) error {
+		if err := tx.PutMessage(in); err != nil {
+			return err
+		}
+		return tx.PutMessage(out)
+	})
+	view(t, b, func(tx Tx) error {
+		if m, err := tx.MessageByMessageID("ack@us"); err != nil || m.ID != out.ID {
+			t.Errorf("outbound by Message-ID = %v, %v; want message %d", m, err, out.ID)
+		}
+		if _, err := tx.MessageByHash("hash-out"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("outbound found by hash: %v", err)
+		}
+		if m, err := tx.MessageByHash("hash-in"); err != nil || m.ID != in.ID {
+			t.Errorf("inbound by hash = %v, %v", m, err)
+		}
+		if ms, err := tx.MessagesReferencing("in@x"); err != nil || len(ms) != 0 {
+			t.Errorf("messages referencing the inbound one = %d, %v; want none (only the ack does)", len(ms), err)
+		}
+		if ms, err := tx.MessagesReferencing("parent@x"); err != nil || len(ms) != 1 || ms[0].ID != in.ID {
+			t.Errorf("messages referencing parent@x = %v, %v; want the inbound one", ms, err)
+		}
+		if ms, err := tx.MessagesOf(1); err != nil || len(ms) != 2 {
+			t.Errorf("messages of the complaint = %d, %v; want both", len(ms), err)
 		}
 		return nil
 	})

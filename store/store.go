@@ -84,10 +84,13 @@ type Tx interface {
 	// MessageByMessageID finds a message by its RFC 5322 Message-ID (without
 	// angle brackets). When several share one, the first recorded is returned.
 	MessageByMessageID(messageID string) (*Message, error)
-	// MessageByHash finds a message by its ContentHash.
+	// MessageByHash finds an inbound message by its ContentHash (how a mail
+	// fetched twice is known). Outbound messages are not found by it.
 	MessageByHash(hash string) (*Message, error)
-	// MessagesReferencing lists messages whose InReplyTo or References name
-	// messageID, in ID order (how a parent that arrives after its reply finds it).
+	// MessagesReferencing lists inbound messages whose InReplyTo or
+	// References name messageID, in ID order (how a parent that arrives after
+	// its reply finds it). Outbound messages only ever answer messages
+	// already recorded, so they are not listed.
 	MessagesReferencing(messageID string) ([]*Message, error)
 	// MessagesOf lists a complaint's messages in ID order.
 	MessagesOf(complaintID uint64) ([]*Message, error)
