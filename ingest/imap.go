@@ -246,6 +246,9 @@ func (s *IMAPSource) session(ctx context.Context, synced func()) error {
 		if err := ss.catchUp(ctx); err != nil {
 			return err
 		}
+		if err := ss.writable(ctx); err != nil {
+			return err
+		}
 		s.succeed(ss.mode())
 		synced()
 		if err := ss.wait(ctx); err != nil {
@@ -307,6 +310,9 @@ type imapSession struct {
 	validity uint32
 	last     imap.UID // highest committed UID under validity
 	idle     bool
+	// readOnly: the mailbox is open with EXAMINE, so After waits until it
+	// is selected read-write (writable).
+	readOnly bool
 }
 
 // connect dials, sets up TLS as configured and makes the client. The
@@ -364,17 +370,25 @@ func (s *IMAPSource) tlsConfig() *tls.Config {
 	return cfg
 }
 
-// open logs in, selects the mailbox and positions the session after the
-// committed cursor.
+// open logs in, opens the mailbox read-only (EXAMINE) and positions the
+// session after the committed cursor.
+//
+// The first catch-up reads the mailbox read-only: fetching needs no more,
+// and a read-write SELECT of a maildir full of new mail costs Dovecot a
+// rename of every file from new/ to cur/ (0.18 s for 10,000 mails) before
+// the first one can be read. writable selects it read-write once that
+// catch-up is recorded; with After "leave" it is never needed, so the
+// mailbox is left exactly as it was.
 func (ss *imapSession) open(ctx context.Context) error {
 	o := &ss.src.o
 	if err := ss.c.Login(o.Username, o.Password).Wait(); err != nil {
 		return fmt.Errorf("login as %s: %w", o.Username, err)
 	}
-	sel, err := ss.c.Select(o.Mailbox, nil).Wait()
+	sel, err := ss.c.Select(o.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		return fmt.Errorf("select %s: %w", o.Mailbox, err)
+		return fmt.Errorf("examine %s: %w", o.Mailbox, err)
 	}
+	ss.readOnly = true
 	cur, err := readCursor(ctx, ss.src.o.Store, ss.src.o.Name)
 	if err != nil {
 		return err
@@ -384,6 +398,27 @@ func (ss *imapSession) open(ctx context.Context) error {
 	if o.After == AfterMove {
 		ss.ensureMoveTo()
 	}
+	return nil
+}
+
+// writable selects the mailbox read-write when After needs it and it is
+// still open read-only, then applies After to the committed mail still
+// there: the catch-up just recorded, and any a lost connection left. A
+// UIDVALIDITY that changed in between ends the session: the next one
+// starts over from the cursor.
+func (ss *imapSession) writable(ctx context.Context) error {
+	o := &ss.src.o
+	if !ss.readOnly || o.After == AfterLeave {
+		return nil
+	}
+	sel, err := ss.c.Select(o.Mailbox, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("select %s: %w", o.Mailbox, err)
+	}
+	if sel.UIDValidity != ss.validity {
+		return fmt.Errorf("select %s: UIDVALIDITY changed from %d to %d since EXAMINE", o.Mailbox, ss.validity, sel.UIDValidity)
+	}
+	ss.readOnly = false
 	ss.reapplyAfter(ctx)
 	return nil
 }
@@ -562,7 +597,7 @@ func (ss *imapSession) pipeline(ctx context.Context, batches [][]pending) error 
 			if err := ss.deliver(ctx, f); err != nil {
 				return err
 			}
-			if ss.src.o.After != AfterLeave && len(f.uids) > 0 {
+			if ss.src.o.After != AfterLeave && !ss.readOnly && len(f.uids) > 0 {
 				toAfter <- imap.UIDSetNum(f.uids...) // buffered for every batch: never blocks
 			}
 		}

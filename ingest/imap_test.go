@@ -1039,3 +1039,119 @@ func base64Lines(b []byte) string {
 	sb.WriteString(enc + "\r\n")
 	return sb.String()
 }
+
+// commandLog records the commands clients send to a test server, by their
+// name (the word after the tag) and, for UID commands, the word after UID.
+type commandLog struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (l *commandLog) add(line string) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return
+	}
+	name := strings.ToUpper(f[1])
+	if name == "UID" && len(f) > 2 {
+		name += " " + strings.ToUpper(f[2])
+	}
+	l.mu.Lock()
+	l.cmds = append(l.cmds, name)
+	l.mu.Unlock()
+}
+
+func (l *commandLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.cmds)
+}
+
+type loggingListener struct {
+	net.Listener
+	log *commandLog
+}
+
+func (ll loggingListener) Accept() (net.Conn, error) {
+	c, err := ll.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &loggingConn{Conn: c, log: ll.log}, nil
+}
+
+// loggingConn splits what the client writes into lines; literals are
+// short in these tests, so a line that is message data is logged too but
+// names no command the assertions look for.
+type loggingConn struct {
+	net.Conn
+	log  *commandLog
+	part []byte
+}
+
+func (c *loggingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.part = append(c.part, p[:n]...)
+	for {
+		i := bytes.IndexByte(c.part, '\n')
+		if i < 0 {
+			break
+		}
+		c.log.add(string(c.part[:i]))
+		c.part = c.part[i+1:]
+	}
+	return n, err
+}
+
+// The backlog is read with the mailbox open read-only (EXAMINE): a
+// read-write SELECT of a maildir makes Dovecot rename every new mail
+// first. It is selected read-write only once the backlog is recorded,
+// and then the committed mail is moved; with After "leave" never.
+func TestIMAPReadsTheBacklogReadOnly(t *testing.T) {
+	for _, after := range []string{AfterMove, AfterSeen, AfterLeave} {
+		t.Run(after, func(t *testing.T) {
+			log := &commandLog{}
+			ts := newTestIMAPServer(t, capsFull, func(ts *testIMAPServer) {
+				ts.listen = func(ln net.Listener) net.Listener { return loggingListener{Listener: ln, log: log} }
+			})
+			for i := 1; i <= 7; i++ {
+				ts.appendMail("INBOX", testMail(i), time.Time{})
+			}
+			st := openTestStore(t, store.BoltOptions{})
+			sink := &recordingSink{st: st}
+			src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, After: after, MoveTo: "Processed", BatchSize: 3})
+			sink.waitMessages(t, 7)
+			want := map[string][2]uint32{AfterMove: {0, 0}, AfterSeen: {7, 0}, AfterLeave: {7, 7}}[after] // in INBOX, unseen
+			waitFor(t, "after-processing", 5*time.Second, func() bool {
+				inbox, unseen := ts.status("INBOX")
+				return inbox == want[0] && unseen == want[1]
+			})
+			src.stop(t)
+			cmds := log.list()
+			examine, sel := slices.Index(cmds, "EXAMINE"), slices.Index(cmds, "SELECT")
+			lastFetch := -1
+			for i, c := range cmds {
+				if c == "UID FETCH" {
+					lastFetch = i
+				}
+			}
+			if examine < 0 || lastFetch < examine {
+				t.Fatalf("commands %v: the backlog was not fetched after EXAMINE", cmds)
+			}
+			if after == AfterLeave {
+				if sel >= 0 {
+					t.Errorf("commands %v: SELECT with After leave", cmds)
+				}
+				return
+			}
+			action := map[string]string{AfterMove: "UID MOVE", AfterSeen: "UID STORE"}[after]
+			first := slices.Index(cmds, action)
+			if sel < lastFetch || first < sel {
+				t.Errorf("commands %v: want EXAMINE, the fetches, then SELECT, then %s", cmds, action)
+			}
+			if n := len(slices.DeleteFunc(slices.Clone(cmds), func(c string) bool { return c != action })); n != 1 {
+				t.Errorf("commands %v: %d %s commands for one backlog, want one", cmds, n, action)
+			}
+		})
+	}
+}
