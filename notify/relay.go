@@ -8,7 +8,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -42,7 +41,7 @@ var errStale = errors.New("smtp connection closed by the relay")
 // It is used by one goroutine at a time.
 type relayConn struct {
 	o        SMTPOptions
-	c        *smtp.Client
+	c        *smtpClient
 	lastUsed time.Time
 }
 
@@ -53,44 +52,43 @@ type envelope struct {
 
 // send hands msg to the relay: begin, then finish.
 func (r *relayConn) send(ctx context.Context, env envelope, msg []byte) error {
-	w, err := r.begin(ctx, env, msg)
-	if err != nil {
+	if err := r.begin(ctx, env, msg); err != nil {
 		return err
 	}
-	return r.finish(w)
+	return r.finish()
 }
 
 // begin runs MAIL, RCPT and DATA and writes msg, all but the final dot:
 // the relay has accepted nothing when it returns. It dials when there is
 // no open connection; when a reused connection proves dead before MAIL was
 // accepted it dials once more (nothing can be duplicated at that point).
-func (r *relayConn) begin(ctx context.Context, env envelope, msg []byte) (*smtp.DataCommand, error) {
+func (r *relayConn) begin(ctx context.Context, env envelope, msg []byte) error {
 	reused := r.c != nil
 	if !reused {
 		if err := r.dial(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	w, err := r.open(env, msg)
+	err := r.open(env, msg)
 	if err != nil && reused && errors.Is(err, errStale) {
 		r.discard()
 		if err := r.dial(ctx); err != nil {
-			return nil, err
+			return err
 		}
-		w, err = r.open(env, msg)
+		err = r.open(env, msg)
 	}
 	if err != nil {
 		r.recover(err)
-		return nil, err
+		return err
 	}
-	return w, nil
+	return nil
 }
 
 // finish sends the final dot of a message begun with begin. The message
 // is accepted when the reply is 250; an error while waiting for that
 // reply may leave it queued at the relay all the same.
-func (r *relayConn) finish(w *smtp.DataCommand) error {
-	if err := w.Close(); err != nil {
+func (r *relayConn) finish() error {
+	if err := r.c.finish(); err != nil {
 		r.recover(err)
 		return err
 	}
@@ -103,37 +101,26 @@ func (r *relayConn) finish(w *smtp.DataCommand) error {
 // relay discard the transaction.
 func (r *relayConn) abandon() { r.discard() }
 
-// open runs MAIL, RCPT and DATA and writes msg; every error here leaves
-// nothing queued at the relay.
-func (r *relayConn) open(env envelope, msg []byte) (*smtp.DataCommand, error) {
-	var opts *smtp.MailOptions
-	if !isASCII(env.from) || !isASCII(env.to) {
-		if ok, _ := r.c.Extension("SMTPUTF8"); !ok {
-			return nil, permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
-		}
-		opts = &smtp.MailOptions{UTF8: true}
+// open runs MAIL, RCPT and DATA (pipelined when the relay offers it) and
+// writes msg; every error here leaves nothing queued at the relay.
+func (r *relayConn) open(env envelope, msg []byte) error {
+	utf8 := !isASCII(env.from) || !isASCII(env.to)
+	if ok, _ := r.c.extension("SMTPUTF8"); utf8 && !ok {
+		return permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
 	}
-	if err := r.c.Mail(env.from, opts); err != nil {
-		return nil, markStale(err)
+	if err := r.c.begin(env.from, env.to, utf8); err != nil {
+		return markStale(err)
 	}
-	if err := r.c.Rcpt(env.to, nil); err != nil {
-		return nil, err
-	}
-	w, err := r.c.Data()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return r.c.write(msg)
 }
 
-// markStale tags a MAIL failure that means the connection is gone: a
-// network error, or 421 (RFC 5321 section 3.8: the server is closing it).
+// markStale tags a failure before the message that means the connection
+// is gone: a network error, or 421 (RFC 5321 section 3.8: the server is
+// closing it).
 func markStale(err error) error {
 	var se *smtp.SMTPError
-	if errors.As(err, &se) && se.Code != 421 {
+	var pe *permanentError
+	if errors.As(err, &se) && se.Code != 421 || errors.As(err, &pe) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", errStale, err)
@@ -147,7 +134,7 @@ func (r *relayConn) recover(err error) {
 		return // nothing was sent on the connection
 	}
 	var se *smtp.SMTPError
-	if errors.As(err, &se) && se.Code != 421 && r.c.Reset() == nil {
+	if errors.As(err, &se) && se.Code != 421 && r.c.reset() == nil {
 		return
 	}
 	r.discard()
@@ -179,43 +166,33 @@ func (r *relayConn) dial(ctx context.Context) error {
 	return nil
 }
 
-func (r *relayConn) handshake(nc net.Conn) (*smtp.Client, error) {
-	c, err := r.secure(nc)
-	if err != nil {
-		return nil, err
-	}
-	c.CommandTimeout = r.o.Timeout
-	c.SubmissionTimeout = r.o.Timeout
-	if err := c.Hello(r.o.HeloName); err != nil {
-		return nil, err
-	}
-	if r.o.Username == "" {
-		return c, nil
-	}
-	if !c.SupportsAuth(sasl.Plain) {
-		return nil, errors.New("relay does not offer AUTH PLAIN")
-	}
-	if err := c.Auth(sasl.NewPlainClient("", r.o.Username, r.o.Password)); err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	return c, nil
-}
-
-func (r *relayConn) secure(nc net.Conn) (*smtp.Client, error) {
-	switch r.o.TLS {
-	case "tls":
+func (r *relayConn) handshake(nc net.Conn) (*smtpClient, error) {
+	if r.o.TLS == "tls" {
 		tc := tls.Client(nc, r.tlsConfig())
 		if err := tc.Handshake(); err != nil {
 			return nil, err
 		}
-		return smtp.NewClient(tc), nil
-	case "none":
-		return smtp.NewClient(nc), nil
-	default:
-		// The EHLO before STARTTLS goes out as "localhost"; ours follows
-		// on the secured connection (RFC 3207 section 4.2 discards the first).
-		return smtp.NewClientStartTLS(nc, r.tlsConfig())
+		nc = tc
 	}
+	c, err := newSMTPClient(nc, r.o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.hello(r.o.HeloName); err != nil {
+		return nil, err
+	}
+	if r.o.TLS != "tls" && r.o.TLS != "none" {
+		if err := c.startTLS(r.tlsConfig()); err != nil {
+			return nil, err
+		}
+	}
+	if r.o.Username == "" {
+		return c, nil
+	}
+	if err := c.auth(r.o.Username, r.o.Password); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (r *relayConn) tlsConfig() *tls.Config {
@@ -234,8 +211,8 @@ func (r *relayConn) close() {
 	if r.c == nil {
 		return
 	}
-	if r.c.Quit() != nil {
-		r.c.Close()
+	if r.c.quit() != nil {
+		r.c.close()
 	}
 	r.c = nil
 }
@@ -243,7 +220,7 @@ func (r *relayConn) close() {
 // discard drops a connection that cannot be trusted any more.
 func (r *relayConn) discard() {
 	if r.c != nil {
-		r.c.Close()
+		r.c.close()
 		r.c = nil
 	}
 }

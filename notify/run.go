@@ -320,14 +320,14 @@ func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j, prev *job) {
 		j.err = err
 		return
 	}
-	w, err := rc.begin(ctx, envelope{from: n.from, to: p.to}, p.raw)
+	err = rc.begin(ctx, envelope{from: n.from, to: p.to}, p.raw)
 	if err == nil {
 		if !recorded(prev) {
 			rc.abandon()
 			j.aborted = true
 			return
 		}
-		err = rc.finish(w)
+		err = rc.finish()
 	}
 	n.observeRelay(j.batch, err)
 	if err != nil {
