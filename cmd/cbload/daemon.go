@@ -150,24 +150,33 @@ type daemonProc struct {
 	http    *http.Client
 }
 
-// startDaemon runs bin with the config; its output goes to logPath, its
-// CPU profile (when cpuProfile is set) to cpuProfile.
-func startDaemon(bin, cfgPath, httpAddr, logPath string, env []string, token, cpuProfile string) (*daemonProc, error) {
-	log, err := os.Create(logPath)
+// daemonSpec says how to run the daemon.
+type daemonSpec struct {
+	Bin, Config string
+	HTTPAddr    string   // its http.listen
+	Token       string   // its API token
+	Env         []string // added to cbload's environment (the secrets)
+	Log         string   // file for its stdout and stderr
+	CPUProfile  string   // when set, it writes a CPU profile there
+}
+
+// startDaemon runs the daemon as spec says.
+func startDaemon(spec daemonSpec) (*daemonProc, error) {
+	log, err := os.Create(spec.Log)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"run", "-config", cfgPath}
-	if cpuProfile != "" {
-		args = append(args, "-cpuprofile", cpuProfile)
+	args := []string{"run", "-config", spec.Config}
+	if spec.CPUProfile != "" {
+		args = append(args, "-cpuprofile", spec.CPUProfile)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(spec.Bin, args...)
+	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// cbload reads /metrics every 50 ms, where Prometheus scrapes every 15 s
 	// or so: asked for gzip, the daemon would spend 2% of its CPU compressing
 	// the answers for a client on the same machine.
-	d := &daemonProc{cmd: cmd, base: "http://" + httpAddr, token: token, done: make(chan struct{}),
+	d := &daemonProc{cmd: cmd, base: "http://" + spec.HTTPAddr, token: spec.Token, done: make(chan struct{}),
 		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}}
 	d.started = time.Now()
 	if err := cmd.Start(); err != nil {

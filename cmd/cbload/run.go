@@ -250,7 +250,8 @@ func (r *runner) startDaemon(ctx context.Context) error {
 	token := randomHex(16)
 	env := []string{envIMAPPassword + "=" + r.support.Password, envThreadSecret + "=" + randomHex(16), envAPIToken + "=" + token}
 	r.log.Info("starting the daemon", "bin", r.o.Bin, "config", cfgPath)
-	d, err := startDaemon(r.o.Bin, cfgPath, httpAddr, filepath.Join(r.dir, "daemon.log"), env, token, r.o.CPUProfile)
+	d, err := startDaemon(daemonSpec{Bin: r.o.Bin, Config: cfgPath, HTTPAddr: httpAddr, Token: token, Env: env,
+		Log: filepath.Join(r.dir, "daemon.log"), CPUProfile: r.o.CPUProfile})
 	if err != nil {
 		return err
 	}
