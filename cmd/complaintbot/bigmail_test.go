@@ -221,12 +221,7 @@ func runDaemon(t *testing.T, ctx context.Context, d *daemon) (stop func()) {
 
 func checkBigRecords(t *testing.T, dbPath string) {
 	t.Helper()
-	st, err := store.OpenBolt(dbPath, store.BoltOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.View(context.Background(), func(tx store.Tx) error {
+	viewStoreFile(t, dbPath, func(tx store.Tx) error {
 		big, err := tx.MessageByMessageID("big-1@example.lt")
 		if err != nil {
 			return err
@@ -248,9 +243,6 @@ func checkBigRecords(t *testing.T, dbPath string) {
 		checkAttachment(t, tx, follow, "second-video.mov", 12*mib, false, "per-attachment cap")
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func checkAttachment(t *testing.T, tx store.Tx, m *store.Message, name string, size int64, kept bool, why string) {
@@ -467,12 +459,7 @@ func TestMailOverReadLimit(t *testing.T) {
 	if !strings.Contains(ack.Text, "leak.mov") || !strings.Contains(ack.Text, "too large") {
 		t.Errorf("ack does not tell the file was too large:\n%s", ack.Text)
 	}
-	st, err := store.OpenBolt(dbPath, store.BoltOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.View(context.Background(), func(tx store.Tx) error {
+	viewStoreFile(t, dbPath, func(tx store.Tx) error {
 		m, err := tx.MessageByMessageID("over-1@example.lt")
 		if err != nil {
 			return err
@@ -484,7 +471,4 @@ func TestMailOverReadLimit(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

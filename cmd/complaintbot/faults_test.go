@@ -198,13 +198,20 @@ func containsAll(s string, subs []string) bool {
 // View opens the store of the stopped daemon read-only for fn.
 func (d *faultDaemon) View(fn func(store.Tx) error) {
 	d.t.Helper()
-	s, err := store.OpenBolt(d.db, store.BoltOptions{ReadOnly: true})
+	viewStoreFile(d.t, d.db, fn)
+}
+
+// viewStoreFile opens the store file of a stopped daemon read-only and runs
+// fn in a read transaction; an error from either fails the test.
+func viewStoreFile(t testing.TB, path string, fn func(store.Tx) error) {
+	t.Helper()
+	s, err := store.OpenBolt(path, store.BoltOptions{ReadOnly: true})
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer s.Close()
 	if err := s.View(context.Background(), fn); err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
 }
 
