@@ -8,7 +8,7 @@ import (
 func (t *boltTx) Complaint(id uint64) (*Complaint, error) {
 	c, err := load[Complaint](t, bucketComplaints, "complaint", id)
 	if err == nil && t.writable {
-		t.keys.setComplaint(id, keysOfComplaint(c))
+		remember(&t.keys.complaints, id, keysOfComplaint(c))
 	}
 	return c, err
 }
@@ -16,7 +16,7 @@ func (t *boltTx) Complaint(id uint64) (*Complaint, error) {
 // storedComplaintKeys returns the index keys of the stored complaint id,
 // decoding it only when this transaction has not seen it yet.
 func (t *boltTx) storedComplaintKeys(id uint64) (complaintKeys, error) {
-	if ck, ok := t.keys.complaint(id); ok {
+	if ck, ok := t.keys.complaints[id]; ok {
 		return ck, nil
 	}
 	old, err := t.Complaint(id)
@@ -76,7 +76,7 @@ func (t *boltTx) PutComplaint(c *Complaint) error {
 	if err := t.putJSON(t.bucket(bucketComplaints), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
-	t.keys.setComplaint(c.ID, complaintKeys{number: c.Number, index: newIdx, owner: loadOwner(c)})
+	remember(&t.keys.complaints, c.ID, complaintKeys{number: c.Number, index: newIdx, owner: loadOwner(c)})
 	return nil
 }
 
@@ -97,7 +97,7 @@ func (t *boltTx) ReserveComplaint(c *Complaint) error {
 		return fmt.Errorf("store: %s: number %q: %w", op, c.Number, err)
 	}
 	t.onRollback(restore)
-	t.keys.reserve(c.ID)
+	remember(&t.keys.reserved, c.ID, true)
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 func (t *boltTx) Customer(id uint64) (*Customer, error) {
 	c, err := load[Customer](t, bucketCustomers, "customer", id)
 	if err == nil && t.writable {
-		t.keys.setCustomer(id, customerIndex(c))
+		remember(&t.keys.customers, id, customerIndex(c))
 	}
 	return c, err
 }
@@ -17,7 +17,7 @@ func (t *boltTx) Customer(id uint64) (*Customer, error) {
 // storedCustomerIndex returns the index keys of the stored customer id,
 // decoding it only when this transaction has not seen it yet.
 func (t *boltTx) storedCustomerIndex(id uint64) ([]indexEntry, error) {
-	if idx, ok := t.keys.customer(id); ok {
+	if idx, ok := t.keys.customers[id]; ok {
 		return idx, nil
 	}
 	old, err := t.Customer(id)
@@ -78,7 +78,7 @@ func (t *boltTx) PutCustomer(c *Customer) error {
 	if err := t.putJSON(t.bucket(bucketCustomers), u64(c.ID), c); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, c.ID, err)
 	}
-	t.keys.setCustomer(c.ID, newIdx)
+	remember(&t.keys.customers, c.ID, newIdx)
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 func (t *boltTx) Notification(id uint64) (*Notification, error) {
 	n, err := load[Notification](t, bucketNotifications, "notification", id)
 	if err == nil && t.writable {
-		t.keys.setNotification(id, notificationIndex(n))
+		remember(&t.keys.notifications, id, notificationIndex(n))
 	}
 	return n, err
 }
@@ -22,7 +22,7 @@ func (t *boltTx) PutNotification(n *Notification) error {
 	}
 	var oldIdx []indexEntry
 	if n.ID != 0 {
-		idx, ok := t.keys.notification(n.ID)
+		idx, ok := t.keys.notifications[n.ID]
 		if !ok {
 			old, err := t.Notification(n.ID)
 			if err != nil {
@@ -42,7 +42,7 @@ func (t *boltTx) PutNotification(n *Notification) error {
 	if err := t.putJSON(t.bucket(bucketNotifications), u64(n.ID), n); err != nil {
 		return fmt.Errorf("store: %s %d: %w", op, n.ID, err)
 	}
-	t.keys.setNotification(n.ID, newIdx)
+	remember(&t.keys.notifications, n.ID, newIdx)
 	return nil
 }
 

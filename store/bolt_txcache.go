@@ -21,25 +21,6 @@ type keyCache struct {
 	notifications map[uint64][]indexEntry
 }
 
-func (k *keyCache) notification(id uint64) ([]indexEntry, bool) {
-	idx, ok := k.notifications[id]
-	return idx, ok
-}
-
-func (k *keyCache) setNotification(id uint64, idx []indexEntry) {
-	if k.notifications == nil {
-		k.notifications = make(map[uint64][]indexEntry)
-	}
-	k.notifications[id] = idx
-}
-
-func (k *keyCache) reserve(id uint64) {
-	if k.reserved == nil {
-		k.reserved = make(map[uint64]bool)
-	}
-	k.reserved[id] = true
-}
-
 // complaintKeys is what PutComplaint needs of a stored complaint.
 type complaintKeys struct {
 	number string
@@ -51,26 +32,11 @@ func keysOfComplaint(c *Complaint) complaintKeys {
 	return complaintKeys{number: c.Number, index: complaintIndex(c), owner: loadOwner(c)}
 }
 
-func (k *keyCache) complaint(id uint64) (complaintKeys, bool) {
-	ck, ok := k.complaints[id]
-	return ck, ok
-}
-
-func (k *keyCache) setComplaint(id uint64, ck complaintKeys) {
-	if k.complaints == nil {
-		k.complaints = make(map[uint64]complaintKeys)
+// remember sets m[id] = v, making the map on first use (a keyCache starts
+// empty, and most transactions touch one or two of its maps).
+func remember[V any](m *map[uint64]V, id uint64, v V) {
+	if *m == nil {
+		*m = make(map[uint64]V)
 	}
-	k.complaints[id] = ck
-}
-
-func (k *keyCache) customer(id uint64) ([]indexEntry, bool) {
-	idx, ok := k.customers[id]
-	return idx, ok
-}
-
-func (k *keyCache) setCustomer(id uint64, idx []indexEntry) {
-	if k.customers == nil {
-		k.customers = make(map[uint64][]indexEntry)
-	}
-	k.customers[id] = idx
+	(*m)[id] = v
 }
