@@ -117,6 +117,14 @@ func (ts *testIMAPServer) appendMail(mailbox string, raw []byte, at time.Time) i
 	return d.UID
 }
 
+// appendTestMails adds testMail(from) .. testMail(to) to INBOX.
+func (ts *testIMAPServer) appendTestMails(from, to int) {
+	ts.t.Helper()
+	for i := from; i <= to; i++ {
+		ts.appendMail("INBOX", testMail(i), time.Time{})
+	}
+}
+
 func (ts *testIMAPServer) status(mailbox string) (messages, unseen uint32) {
 	ts.t.Helper()
 	d, err := ts.user.Status(mailbox, &imap.StatusOptions{NumMessages: true, NumUnseen: true})
@@ -383,9 +391,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 
 func TestIMAPResumesFromCursor(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 5; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 5)
 	st := openTestStore(t, store.BoltOptions{})
 	first := &recordingSink{st: st}
 	src := startSource(t, ts, IMAPOptions{Store: st, Sink: first})
@@ -404,9 +410,7 @@ func TestIMAPResumesFromCursor(t *testing.T) {
 	}
 	src.stop(t)
 
-	for i := 6; i <= 8; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(6, 8)
 	third := &recordingSink{st: st}
 	src = startSource(t, ts, IMAPOptions{Store: st, Sink: third})
 	third.waitMessages(t, 3)
@@ -459,9 +463,7 @@ func TestIMAPSeesNewMail(t *testing.T) {
 
 func TestIMAPStoreFailureDoesNotAdvanceCursor(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 10; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 10)
 	var failures atomic.Int32
 	failures.Store(3)
 	st := openTestStore(t, store.BoltOptions{FailUpdate: func() error {
@@ -524,9 +526,7 @@ func TestIMAPReconnectsAfterServerRestart(t *testing.T) {
 
 func TestIMAPUIDValidityChangeRereads(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 3; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 3)
 	st := openTestStore(t, store.BoltOptions{})
 	sink := &recordingSink{st: st}
 	src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink})
@@ -542,9 +542,7 @@ func TestIMAPUIDValidityChangeRereads(t *testing.T) {
 	if err := ts.user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 4; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 4)
 	again := &recordingSink{st: st}
 	src = startSource(t, ts, IMAPOptions{Store: st, Sink: again})
 	again.waitMessages(t, 4)
@@ -577,9 +575,7 @@ func TestIMAPAfterProcessing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestIMAPServer(t, tc.caps)
-			for i := 1; i <= 4; i++ {
-				ts.appendMail("INBOX", testMail(i), time.Time{})
-			}
+			ts.appendTestMails(1, 4)
 			st := openTestStore(t, store.BoltOptions{})
 			sink := &recordingSink{st: st}
 			// PollInterval is the safety re-check under IDLE: imapmemserver does
@@ -587,9 +583,7 @@ func TestIMAPAfterProcessing(t *testing.T) {
 			src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, After: tc.after, MoveTo: "Processed",
 				BatchSize: 3, PollInterval: 200 * time.Millisecond})
 			sink.waitMessages(t, 4)
-			for i := 5; i <= 6; i++ { // and mail arriving while it runs
-				ts.appendMail("INBOX", testMail(i), time.Time{})
-			}
+			ts.appendTestMails(5, 6) // and mail arriving while it runs
 			sink.waitMessages(t, 6)
 			waitFor(t, "after-processing", 5*time.Second, func() bool {
 				inbox, unseen := ts.status("INBOX")
@@ -612,9 +606,7 @@ func TestIMAPAfterProcessing(t *testing.T) {
 // next connection: committed mail does not stay in the inbox.
 func TestIMAPReappliesMoveAfterReconnect(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 3; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 3)
 	st := openTestStore(t, store.BoltOptions{})
 	// The cursor says 1..2 were committed, as if the daemon died before MOVE.
 	validity := func() uint32 {
@@ -699,9 +691,7 @@ func TestIMAPRunReturnsPromptlyOnCancel(t *testing.T) {
 
 func TestIMAPNormalizerPanicQuarantines(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 3; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 3)
 	st := openTestStore(t, store.BoltOptions{})
 	sink := &recordingSink{st: st}
 	startSource(t, ts, IMAPOptions{Store: st, Sink: sink, Normalize: func(raw []byte) *store.Message {
@@ -862,9 +852,7 @@ func TestNewIMAPSourceValidates(t *testing.T) {
 func BenchmarkIMAPBacklog(b *testing.B) {
 	const n = 2000
 	ts := newTestIMAPServer(b, capsFull)
-	for i := 1; i <= n; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, n)
 	cases := []struct {
 		name      string
 		normalize func([]byte) *store.Message
@@ -952,9 +940,7 @@ func TestCoalesceAfterSets(t *testing.T) {
 // once the catch-up is done.
 func TestIMAPBacklogCountsDown(t *testing.T) {
 	ts := newTestIMAPServer(t, capsFull)
-	for i := 1; i <= 10; i++ {
-		ts.appendMail("INBOX", testMail(i), time.Time{})
-	}
+	ts.appendTestMails(1, 10)
 	st := openTestStore(t, store.BoltOptions{})
 	sink := &recordingSink{st: st, block: make(chan struct{}), entered: make(chan struct{}, 1)}
 	src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, BatchSize: 4})
@@ -1114,9 +1100,7 @@ func TestIMAPReadsTheBacklogReadOnly(t *testing.T) {
 			ts := newTestIMAPServer(t, capsFull, func(ts *testIMAPServer) {
 				ts.listen = func(ln net.Listener) net.Listener { return loggingListener{Listener: ln, log: log} }
 			})
-			for i := 1; i <= 7; i++ {
-				ts.appendMail("INBOX", testMail(i), time.Time{})
-			}
+			ts.appendTestMails(1, 7)
 			st := openTestStore(t, store.BoltOptions{})
 			sink := &recordingSink{st: st}
 			src := startSource(t, ts, IMAPOptions{Store: st, Sink: sink, After: after, MoveTo: "Processed", BatchSize: 3})

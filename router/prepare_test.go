@@ -7,17 +7,24 @@ import (
 	"complaintbot/store"
 )
 
-// TestPreclassifyOncePerMessage: a batch is classified before the
-// transaction, once per message, and the results land on the right
-// complaints (not shifted between messages).
-func TestPreclassifyOncePerMessage(t *testing.T) {
-	var calls atomic.Int32
+// countingFixture is a router whose classifier counts its calls and files
+// every message as a complaint in the category named by its subject.
+func countingFixture(t *testing.T) (*fixture, *atomic.Int32) {
+	calls := new(atomic.Int32)
 	f := newFixture(t, func(o *Options) {
 		o.Classifier = ClassifierFunc(func(subject, _ string) Classification {
 			calls.Add(1)
 			return Classification{IsComplaint: true, Lang: "en", Category: subject}
 		})
 	})
+	return f, calls
+}
+
+// TestPreclassifyOncePerMessage: a batch is classified before the
+// transaction, once per message, and the results land on the right
+// complaints (not shifted between messages).
+func TestPreclassifyOncePerMessage(t *testing.T) {
+	f, calls := countingFixture(t)
 	f.deliver(
 		mail("A", "a@example.com", "a1@x", "quality", "The kettle leaks."),
 		mail("B", "b@example.com", "b1@x", "delivery", "Parcel never came."),
@@ -38,13 +45,7 @@ func TestPreclassifyOncePerMessage(t *testing.T) {
 // same batch still are, each result lands on its own complaint, and noise
 // is never classified.
 func TestPrepareClassifiesAheadOfDeliver(t *testing.T) {
-	var calls atomic.Int32
-	f := newFixture(t, func(o *Options) {
-		o.Classifier = ClassifierFunc(func(subject, _ string) Classification {
-			calls.Add(1)
-			return Classification{IsComplaint: true, Lang: "en", Category: subject}
-		})
-	})
+	f, calls := countingFixture(t)
 	a := mail("A", "a@example.com", "a1@x", "quality", "The kettle leaks.")
 	b := mail("B", "b@example.com", "b1@x", "delivery", "Parcel never came.")
 	c := mail("C", "c@example.com", "c1@x", "billing", "Charged twice.")
@@ -99,13 +100,7 @@ func TestPreparedLanguageIsUsed(t *testing.T) {
 // transaction) is still classified once, though routing asks for its
 // language and its classification at two places.
 func TestSingleMessageClassifiedOnce(t *testing.T) {
-	var calls atomic.Int32
-	f := newFixture(t, func(o *Options) {
-		o.Classifier = ClassifierFunc(func(subject, _ string) Classification {
-			calls.Add(1)
-			return Classification{IsComplaint: true, Lang: "en", Category: subject}
-		})
-	})
+	f, calls := countingFixture(t)
 	f.deliver(mail("A", "a@example.com", "one@x", "quality", "The kettle leaks."))
 	if n := calls.Load(); n != 1 {
 		t.Errorf("classifier called %d times for one message, want 1", n)
