@@ -79,9 +79,8 @@ func (r *relayConn) begin(ctx context.Context, env envelope, msg []byte) error {
 	}
 	if err != nil {
 		r.recover(err)
-		return err
 	}
-	return nil
+	return err
 }
 
 // finish sends the final dot of a message begun with begin. The message
@@ -120,7 +119,7 @@ func (r *relayConn) open(env envelope, msg []byte) error {
 func markStale(err error) error {
 	var se *smtp.SMTPError
 	var pe *permanentError
-	if errors.As(err, &se) && se.Code != 421 || errors.As(err, &pe) {
+	if (errors.As(err, &se) && se.Code != 421) || errors.As(err, &pe) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", errStale, err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ func (c *smtpClient) startTLS(cfg *tls.Config) error {
 // auth logs in with AUTH PLAIN (RFC 4616) and its initial response.
 func (c *smtpClient) auth(user, password string) error {
 	_, mechs := c.extension("AUTH")
-	if !containsFold(strings.Fields(mechs), sasl.Plain) {
+	if !slices.ContainsFunc(strings.Fields(mechs), func(m string) bool { return strings.EqualFold(m, sasl.Plain) }) {
 		return errors.New("relay does not offer AUTH PLAIN")
 	}
 	mech, ir, err := sasl.NewPlainClient("", user, password).Start()
@@ -302,13 +303,4 @@ func checkLine(what, s string) error {
 		return permanentf("%s %q contains a line break", what, s)
 	}
 	return nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
