@@ -110,8 +110,11 @@ type SMTP struct {
 	PasswordFile string `yaml:"password_file"`
 	From         string `yaml:"from"` // "Support <support@example.com>"
 	Helo         string `yaml:"helo"`
-	// Connections is how many SMTP connections send in parallel. A crash can
-	// resend at most this many notifications (one per connection in flight).
+	// Connections is the most SMTP connections that send in parallel: the
+	// senders start with 4 and add one per accepted message while there is
+	// work, and keep under the relay's own limit when it refuses one. A
+	// crash can resend at most one notification per open connection (with
+	// its original Message-ID).
 	Connections        int  `yaml:"connections"`
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 
@@ -323,7 +326,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	if c.SMTP.Connections == 0 {
-		c.SMTP.Connections = 4
+		c.SMTP.Connections = 16
 	}
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:8025"

@@ -7,6 +7,8 @@ type metrics struct {
 	failed  *prometheus.CounterVec // channel, kind, kind_of_failure
 	pending prometheus.Gauge
 	panics  prometheus.Counter
+	window  prometheus.Gauge   // relay connections the senders may hold
+	refused prometheus.Counter // connections the relay refused while others were open
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -27,11 +29,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "complaintbot_notify_panics_total",
 			Help: "Panics recovered while sending; each failed its notification.",
 		}),
+		window: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "complaintbot_smtp_connections_allowed",
+			Help: "SMTP connections the senders may hold now: grows with accepted messages up to smtp.connections, shrinks to what the relay takes.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "complaintbot_smtp_connections_refused_total",
+			Help: "New SMTP connections the relay refused while others of ours were open (its per-client limit); the row was sent over another.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.failed, m.pending, m.panics} {
+	for _, c := range []prometheus.Collector{m.sent, m.failed, m.pending, m.panics, m.window, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

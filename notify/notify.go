@@ -64,10 +64,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// BatchSize is how many due rows are read at once; default 50.
 	BatchSize int
-	// Senders is how many SMTP connections send in parallel; default 4.
-	// Outcomes are committed in groups of up to Senders, so more senders
-	// mean fewer fsyncs per message (higher throughput) but also bound the
-	// duplicates one crash can cause (at most Senders).
+	// Senders is the most SMTP connections that send in parallel; default
+	// 16. The senders start with 4 connections and use more as the relay
+	// accepts messages, fewer when it refuses a connection (see window).
+	// Outcomes are committed in groups, so more connections mean fewer
+	// fsyncs per message (higher throughput) but also bound the duplicates
+	// one crash can cause (at most one per open connection, sent again
+	// with the same Message-ID).
 	Senders int
 	// MinBackoff and MaxBackoff bound the delay before a retry; defaults
 	// 10s and 30min.
@@ -104,7 +107,7 @@ func (o *Options) setDefaults() {
 		o.Logger = slog.Default()
 	}
 	setDefault(&o.BatchSize, 50)
-	setDefault(&o.Senders, 4)
+	setDefault(&o.Senders, 16)
 	setDefault(&o.MaxAttempts, 20)
 	setDefault(&o.MinBackoff, 10*time.Second)
 	setDefault(&o.MaxBackoff, 30*time.Minute)
@@ -178,6 +181,7 @@ type Notifier struct {
 	running atomic.Bool
 	pending int // rows pending as last known; used by the Run goroutine only
 	hold    hold
+	win     *window
 
 	mu     sync.Mutex // guards health
 	health Health
@@ -217,6 +221,7 @@ func New(o Options) (*Notifier, error) {
 		kick:    make(chan struct{}, 1),
 		health:  Health{Relay: o.SMTP.Addr, OK: true},
 		hold:    hold{fn: o.Hold, max: o.MaxHold, log: o.Logger},
+		win:     newWindow(o.Senders, m.window),
 	}
 	if o.Telegram != nil {
 		n.tg = newTelegramSender(*o.Telegram)

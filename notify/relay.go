@@ -43,6 +43,15 @@ type relayConn struct {
 	o        SMTPOptions
 	c        *smtpClient
 	lastUsed time.Time
+	// track, when set, is told when a connection starts being opened
+	// (true) and when it is gone or could not be opened (false).
+	track func(open bool)
+}
+
+func (r *relayConn) tracked(open bool) {
+	if r.track != nil {
+		r.track(open)
+	}
 }
 
 // envelope is the SMTP envelope of one message (RFC 5321 section 2.3.1).
@@ -144,9 +153,11 @@ func (r *relayConn) recover(err error) {
 func (r *relayConn) dial(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
+	r.tracked(true)
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", r.o.Addr)
 	if err != nil {
+		r.tracked(false)
 		return &dialError{err}
 	}
 	// go-smtp's greeting and STARTTLS take no context; closing the socket
@@ -158,6 +169,7 @@ func (r *relayConn) dial(ctx context.Context) error {
 	}
 	if err != nil {
 		nc.Close()
+		r.tracked(false)
 		return &dialError{err}
 	}
 	r.c = c
@@ -214,6 +226,7 @@ func (r *relayConn) close() {
 		r.c.close()
 	}
 	r.c = nil
+	r.tracked(false)
 }
 
 // discard drops a connection that cannot be trusted any more.
@@ -221,6 +234,7 @@ func (r *relayConn) discard() {
 	if r.c != nil {
 		r.c.close()
 		r.c = nil
+		r.tracked(false)
 	}
 }
 

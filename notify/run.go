@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"complaintbot/store"
 )
 
@@ -32,8 +34,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 	jobs := make(chan *job)
 	results := make(chan *job)
 	var wg sync.WaitGroup
-	for range n.o.Senders {
-		wg.Go(func() { n.sender(ctx, jobs, results) })
+	for i := range n.o.Senders {
+		wg.Go(func() { n.sender(ctx, i, jobs, results) })
 	}
 	n.loop(ctx, jobs, results)
 	close(jobs)
@@ -139,6 +141,7 @@ type job struct {
 	sent      *store.Message
 	committed chan struct{} // closed once the outcome is in the store
 	lost      bool          // the outcome could not be recorded (shutdown); set before committed is closed
+	requeue   bool          // the relay refused one more connection: send the row again over another
 
 	// Set by record.
 	outcome string // "sent", "temporary" or "permanent"
@@ -212,6 +215,13 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 			queue = queue[1:]
 			inFlight++
 		case j := <-results:
+			if j.requeue { // not tried: hand it out again, first (after a stop, leave it)
+				inFlight--
+				if stop != nil {
+					queue = append([]*job{{row: j.row, batch: j.batch, committed: make(chan struct{})}}, queue...)
+				}
+				continue
+			}
 			ready = append(ready, j)
 		case group := <-committed:
 			n.count(group)
@@ -242,29 +252,45 @@ func (n *Notifier) refill(ctx context.Context, taken int) []*store.Notification 
 	return due
 }
 
-// sender owns one relay connection. It sends the final dot of a message
+// sender i owns one relay connection. It sends the final dot of a message
 // only once the outcome of its previous message is recorded, so at most
 // one accepted-but-unrecorded message per connection exists at any time;
 // everything before the dot (rendering, MAIL, RCPT, DATA and the body)
-// overlaps with that commit.
-func (n *Notifier) sender(ctx context.Context, jobs <-chan *job, results chan<- *job) {
-	rc := &relayConn{o: n.o.SMTP}
+// overlaps with that commit. It takes rows only while the window admits
+// it, and holds no connection while it does not.
+func (n *Notifier) sender(ctx context.Context, i int, jobs <-chan *job, results chan<- *job) {
+	rc := &relayConn{o: n.o.SMTP, track: func(open bool) { n.win.setOpen(i, open) }}
 	defer rc.close()
 	idle := time.NewTimer(n.o.IdleTimeout)
 	defer idle.Stop()
 	var prev *job // handed back; its outcome may not be recorded yet
 	for {
+		admitted, changed := n.win.admit(i)
+		in, done := jobs, (<-chan struct{})(nil)
+		if !admitted {
+			rc.close()
+			// Run closes jobs only after ctx ends, and hands a sender
+			// outside the window nothing; so ctx is its end.
+			in, done = nil, ctx.Done()
+		}
 		select {
-		case j, ok := <-jobs:
+		case j, ok := <-in:
 			if !ok {
 				return
 			}
-			n.attemptSafely(ctx, rc, j, prev)
+			n.attemptSafely(ctx, i, rc, j, prev)
 			results <- j
-			prev = j
+			if j.requeue {
+				sleepCtx(ctx, refusedPause) // let the relay see our others first
+			} else {
+				prev = j
+			}
 			idle.Reset(n.o.IdleTimeout)
 		case <-idle.C:
 			rc.close()
+		case <-changed:
+		case <-done:
+			return
 		}
 	}
 }
@@ -282,7 +308,7 @@ func recorded(prev *job) bool {
 // attemptSafely is attempt with a panic turned into a permanent failure of
 // the row: a row that crashed the daemon would be due again after every
 // restart.
-func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j, prev *job) {
+func (n *Notifier) attemptSafely(ctx context.Context, i int, rc *relayConn, j, prev *job) {
 	defer func() {
 		if p := recover(); p != nil {
 			n.metrics.panics.Inc()
@@ -291,14 +317,14 @@ func (n *Notifier) attemptSafely(ctx context.Context, rc *relayConn, j, prev *jo
 			j.err, j.sent, j.at = permanentf("internal error: %v", p), nil, n.o.Now()
 		}
 	}()
-	n.attempt(ctx, rc, j, prev)
+	n.attempt(ctx, i, rc, j, prev)
 }
 
 // attempt renders, composes and sends one row, filling in the outcome.
 // Nothing that a relay could accept goes out before the outcome of prev,
 // the connection's previous row, is recorded; if it could not be (the
 // store failed at shutdown), j is abandoned and left as it was.
-func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j, prev *job) {
+func (n *Notifier) attempt(ctx context.Context, i int, rc *relayConn, j, prev *job) {
 	defer func() { j.at = n.o.Now() }()
 	if n.beforeSend != nil {
 		n.beforeSend(j.row)
@@ -321,6 +347,10 @@ func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j, prev *job) {
 		return
 	}
 	err = rc.begin(ctx, envelope{from: n.from, to: p.to}, p.raw)
+	if n.refusedOneMore(ctx, i, err) {
+		j.requeue = true
+		return
+	}
 	if err == nil {
 		if !recorded(prev) {
 			rc.abandon()
@@ -336,6 +366,28 @@ func (n *Notifier) attempt(ctx context.Context, rc *relayConn, j, prev *job) {
 		return
 	}
 	j.sent = p.record(j.row, n.o.From, n.o.Now())
+	n.win.accepted(n.o.Now())
+}
+
+// refusedOneMore reports whether err is the relay refusing sender i a
+// connection while others of ours are open: a 4xx reply to the greeting
+// or EHLO ("421 4.7.0 Too many connections" from Postfix, Exchange or
+// Gmail), its per-client limit. The window has then shrunk. A relay that
+// cannot be reached at all (refused TCP connect, timeout) is down, not
+// limiting us, and fails the row as before.
+func (n *Notifier) refusedOneMore(ctx context.Context, i int, err error) bool {
+	var de *dialError
+	var se *smtp.SMTPError
+	if !errors.As(err, &de) || !errors.As(err, &se) || se.Code < 400 || se.Code >= 500 || ctx.Err() != nil {
+		return false
+	}
+	if !n.win.refused(i, n.o.Now()) {
+		return false
+	}
+	n.metrics.refused.Inc()
+	n.log.Info("the relay refused one more connection; sending over fewer",
+		"connections", n.win.size(), "err", err)
+	return true
 }
 
 // observeRelay keeps Health and the batch's relay state up to date.

@@ -3,7 +3,7 @@
 //
 //	eval "$(scripts/mailstack.sh env)"
 //	go run ./cmd/cbload [-n 10000] [-latency 200] [-customers 100] [-json]
-//	                    [-smtp-connections 4] [-cpuprofile FILE]
+//	                    [-smtp-connections 16] [-cpuprofile FILE]
 //
 // It runs `complaintbot run` as a subprocess, as in production, and measures:
 //  1. Backlog: with the daemon stopped, N realistic complaint mails (Russian,
@@ -65,7 +65,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{N: 10000, Latency: 200, Customers: 100, After: "move", Batch: 500, Conns: 8, SMTPConns: 4,
+	return options{N: 10000, Latency: 200, Customers: 100, After: "move", Batch: 500, Conns: 8, SMTPConns: 16,
 		Rate: 10, Poll: 10 * time.Millisecond, Idle: true, Timeout: time.Minute}
 }
 
@@ -87,7 +87,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.After, "after", o.After, "what the daemon does with recorded mail: seen or move")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "inbox batch_size of the daemon")
 	fs.IntVar(&o.Conns, "conns", o.Conns, "parallel SMTP connections submitting the backlog")
-	fs.IntVar(&o.SMTPConns, "smtp-connections", o.SMTPConns, "the daemon's smtp.connections: parallel acknowledgement sends (a crash can resend at most this many)")
+	fs.IntVar(&o.SMTPConns, "smtp-connections", o.SMTPConns, "the daemon's smtp.connections: the most parallel acknowledgement sends (a crash can resend at most this many)")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "latency mails per second")
 	fs.DurationVar(&o.Poll, "poll", o.Poll, "how often a latency watcher polls an INBOX with an ack due")
 	fs.BoolVar(&o.Idle, "idle", o.Idle, "also time when an IDLE client hears of each ack")
