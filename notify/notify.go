@@ -14,8 +14,13 @@
 //     of a message only once the mark of its previous message has committed
 //     (MAIL, RCPT, DATA and the body go out meanwhile: the relay accepts
 //     nothing before the dot), so one crash duplicates at most one message
-//     per sender connection: at most Senders (default 4), at most one with
-//     Senders = 1.
+//     per open sender connection: at most Senders (default 16), at most one
+//     with Senders = 1.
+//   - At most window-size senders hold a relay connection (see window): it
+//     grows with accepted messages up to Senders and shrinks to what the
+//     relay takes when it refuses one more connection with a 4xx greeting.
+//     A row whose connection was refused that way is handed out again as
+//     if never tried: no attempt, no failure, no event.
 //   - Temporary failures (4xx replies, network errors, timeouts, a relay that
 //     is down) are retried with capped exponential backoff and jitter, up to
 //     MaxAttempts; permanent ones (5xx replies, an invalid address, a kind
