@@ -27,6 +27,8 @@ const (
 	metricSent     = "complaintbot_notifications_sent_total:ack" // see parseMetrics
 	metricQueued   = "complaintbot_acks_total"
 	metricFailed   = "complaintbot_notifications_failed_total"
+	metricConns    = "complaintbot_smtp_connections_allowed"
+	metricRefused  = "complaintbot_smtp_connections_refused_total"
 )
 
 // Environment variables that carry the secrets to the daemon.

@@ -49,6 +49,12 @@ func TestSmallLoadAgainstRealStack(t *testing.T) {
 	if rep.Daemon.ExitCode != 0 || rep.Daemon.PeakRSSMB <= 0 || rep.Backlog.CPU.UserSeconds <= 0 {
 		t.Errorf("daemon: %+v, backlog CPU %+v", rep.Daemon, rep.Backlog.CPU)
 	}
+	// 200 accepted acks grow the senders' window from 4 to every allowed
+	// connection; Postfix on loopback limits nothing.
+	if b := rep.Backlog; b.SMTPConnections != float64(o.SMTPConns) || b.SMTPRefused != 0 || b.NotificationsFailed != 0 {
+		t.Errorf("SMTP connections allowed %v of %d, refused %v, failed sends %v; want all, none, none",
+			b.SMTPConnections, o.SMTPConns, b.SMTPRefused, b.NotificationsFailed)
+	}
 }
 
 // TestGeneratedMailsAreComplaints checks the generator: every mail parses,
