@@ -20,7 +20,7 @@ func BenchmarkSendAcks(b *testing.B) {
 	for _, bc := range []struct {
 		senders int
 		fsync   bool
-	}{{1, false}, {4, false}, {1, true}, {4, true}, {8, true}} {
+	}{{1, false}, {4, false}, {1, true}, {4, true}, {8, true}, {16, true}} {
 		b.Run(fmt.Sprintf("senders=%d/fsync=%v", bc.senders, bc.fsync), func(b *testing.B) {
 			rec := &relay{}
 			addr := serveRelay(b, "127.0.0.1:0", rec)

@@ -153,6 +153,9 @@ type Bolt struct {
 	// fill is the FillPercent of the buckets write transactions fill
 	// more than bbolt's default: packedFill (tests compare with nil).
 	fill map[string]float64
+	// enc encodes the values of every write transaction; guarded by
+	// bbolt's writer lock, like lastTrim.
+	enc encoder
 }
 
 var _ Store = (*Bolt)(nil)
@@ -237,7 +240,8 @@ func (b *Bolt) Update(ctx context.Context, fn func(Tx) error) (err error) {
 		return fmt.Errorf("store: update: begin: %w", err)
 	}
 	b.maybeTrim(btx)
-	t := &boltTx{tx: btx, writable: true, now: b.opts.Now, fill: b.fill}
+	b.enc.reset() // the transaction before has ended: btx holds the writer lock
+	t := &boltTx{tx: btx, writable: true, now: b.opts.Now, fill: b.fill, enc: &b.enc}
 	committed := false
 	defer func() {
 		if !committed {

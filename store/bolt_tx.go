@@ -18,7 +18,7 @@ type boltTx struct {
 	// undo restores, newest first, the fields the store assigned to the
 	// caller's records, when the transaction does not commit.
 	undo []func()
-	enc  encoder
+	enc  *encoder // the Bolt's; write transactions only
 	keys keyCache // write transactions only
 	// fill is packedFill in write transactions (see Bolt.fill).
 	fill map[string]float64
@@ -104,6 +104,9 @@ func loadAll[T any](t *boltTx, bucket []byte, what string, ids []uint64) ([]*T, 
 }
 
 func (t *boltTx) putJSON(b *bolt.Bucket, key []byte, v any) error {
+	if t.enc == nil {
+		return ErrReadOnly
+	}
 	data, err := t.enc.encode(v)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
