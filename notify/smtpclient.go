@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -189,7 +191,7 @@ func (c *smtpClient) sequential(cmds []string) error {
 			return err
 		}
 	}
-	c.data = c.text.DotWriter()
+	c.data = &dataWriter{w: &c.text.Writer}
 	return nil
 }
 
@@ -214,7 +216,7 @@ func (c *smtpClient) pipelinedReplies() error {
 	case err != nil:
 		return err
 	}
-	c.data = c.text.DotWriter()
+	c.data = &dataWriter{w: &c.text.Writer}
 	return nil
 }
 
@@ -243,6 +245,70 @@ func (c *smtpClient) finish() error {
 	}
 	_, _, err = c.read(250)
 	return err
+}
+
+// dataWriter is an open DATA: it dot-stuffs what is written (RFC 5321
+// section 4.5.2), and Close sends the final dot. Whole lines in canonical
+// form (CRLF line ends only, as Compose writes them) are stuffed in bulk,
+// a line at a time; anything else goes through textproto's DotWriter,
+// byte by byte, which also turns bare LFs into CRLF. Bulk writes end with
+// a whole line, so the DotWriter, when it takes over, starts at a line's
+// beginning, as it expects.
+type dataWriter struct {
+	w    *textproto.Writer
+	bulk bool           // lines were written in bulk
+	dot  io.WriteCloser // textproto's, once a write was not canonical
+}
+
+func (d *dataWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if d.dot == nil && canonicalLines(p) {
+		d.bulk = true
+		return len(p), stuffLines(d.w.W, p)
+	}
+	if d.dot == nil {
+		d.dot = d.w.DotWriter()
+	}
+	return d.dot.Write(p)
+}
+
+func (d *dataWriter) Close() error {
+	if d.dot == nil && !d.bulk {
+		d.dot = d.w.DotWriter() // nothing written: its empty message
+	}
+	if d.dot != nil {
+		return d.dot.Close()
+	}
+	if _, err := d.w.W.WriteString(".\r\n"); err != nil {
+		return err
+	}
+	return d.w.W.Flush()
+}
+
+// canonicalLines reports whether p is whole lines that end in CRLF, with
+// no CR or LF elsewhere.
+func canonicalLines(p []byte) bool {
+	crlf := bytes.Count(p, []byte("\r\n"))
+	return crlf > 0 && bytes.HasSuffix(p, []byte("\r\n")) &&
+		bytes.Count(p, []byte("\r")) == crlf && bytes.Count(p, []byte("\n")) == crlf
+}
+
+// stuffLines writes canonical lines to w, a dot before each that starts
+// with one.
+func stuffLines(w *bufio.Writer, p []byte) error {
+	for len(p) > 0 {
+		end := bytes.IndexByte(p, '\n') + 1
+		if p[0] == '.' {
+			w.WriteByte('.')
+		}
+		if _, err := w.Write(p[:end]); err != nil { // bufio's errors stick: this sees the WriteByte's too
+			return err
+		}
+		p = p[end:]
+	}
+	return nil
 }
 
 // reset abandons the transaction in progress (RSET).
