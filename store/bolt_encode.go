@@ -29,7 +29,7 @@ type encoder struct {
 
 const (
 	encoderChunk = 256 << 10
-	keptChunks   = 8
+	keptChunks   = 2
 	keptBuffer   = 1 << 20
 )
 
