@@ -7,8 +7,6 @@ import (
 	"net/textproto"
 	"testing"
 	"time"
-
-	"complaintbot/store"
 )
 
 // viaDotWriter is what textproto's DotWriter sends for the writes parts.
@@ -46,15 +44,7 @@ func viaDataWriter(t testing.TB, parts ...[]byte) []byte {
 // sends, for canonical messages (the bulk path) and for anything else, in
 // one write or split anywhere.
 func TestDataWriterMatchesDotWriter(t *testing.T) {
-	row := seedlessAck()
-	r, err := RenderWith(row, RenderOptions{Location: vilnius, CompanyName: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	composed, err := Compose(row, r, testFrom, time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
+	composed := composedAck(t)
 	cases := []string{
 		"", "a\r\n", ".\r\n", "..\r\n", "..x\r\n.y\r\n", "a\r\n.\r\nb\r\n", ".start\r\n\r\n.\r\n",
 		"no line end", "bare\nlf\r\n.dot\n", "cr\ronly\r\n", "a\r\n\r", "\r\n.", ".",
@@ -89,28 +79,29 @@ func FuzzDataWriter(f *testing.F) {
 	})
 }
 
-// seedlessAck is an ack row with what seed would fill in, for tests that
-// need no store.
-func seedlessAck() *store.Notification {
-	n := ackRow("lt", "Šarūnas", "s@customer.test", ".Sugedusi prekė\r\n.")
-	n.Data["number"] = "C-2026-000042"
-	n.Subject = "Re: Sugedusi prekė [C-2026-000042]"
-	n.MessageID = "c42.n0nce.mac@acme.test"
-	return n
+// composedAck is an acknowledgement as the notifier sends it, its subject
+// starting with a dot and carrying a line break.
+func composedAck(t testing.TB) []byte {
+	t.Helper()
+	row := ackRow("lt", "Šarūnas", "s@customer.test", ".Sugedusi prekė\r\n.")
+	row.Data["number"] = "C-2026-000042"
+	row.Subject = "Re: Sugedusi prekė [C-2026-000042]"
+	row.MessageID = "c42.n0nce.mac@acme.test"
+	r, err := RenderWith(row, RenderOptions{Location: vilnius, CompanyName: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := Compose(row, r, testFrom, time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 // BenchmarkDataWriter writes a composed acknowledgement as DATA: "bulk" is
 // the relay client's writer, "textproto" the byte-by-byte DotWriter.
 func BenchmarkDataWriter(b *testing.B) {
-	row := seedlessAck()
-	r, err := RenderWith(row, RenderOptions{Location: vilnius, CompanyName: "Acme"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	msg, err := Compose(row, r, testFrom, time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := composedAck(b)
 	bw := bufio.NewWriter(io.Discard)
 	tw := textproto.NewWriter(bw)
 	for _, bc := range []struct {
