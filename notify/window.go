@@ -29,14 +29,14 @@ const (
 // Options.Senders, so a backlog is sent over as many connections as the
 // relay takes.
 //
-// A relay that refuses a new connection with a 4xx reply while some of ours
-// are open (or being opened) has a per-client limit (Office 365 takes 3 at a time; Postfix's default
-// smtpd_client_connection_count_limit is 50): the window shrinks to the
-// connections open, the refused row goes back to the queue as if never
-// tried (no attempt, no failure recorded), and the window does not grow
-// past that size for windowHold. A refusal with none of ours open is the
-// relay being down, which is a failure of the row as before, and ends the
-// hold.
+// A relay that refuses a new connection with a 4xx reply while some of
+// ours are open (or being opened) has a per-client limit (Office 365 takes
+// 3 at a time; Postfix's default smtpd_client_connection_count_limit is
+// 50): the window shrinks to the connections open, the refused row goes
+// back to the queue as if never tried (no attempt, no failure recorded),
+// and the window does not grow past that size for windowHold. A refusal
+// with none of ours open is the relay being down, which is a failure of
+// the row as before, and ends the hold.
 //
 // Invariant: sender i takes rows only while i < limit; a sender outside
 // the window closes its connection.
