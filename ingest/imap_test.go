@@ -93,8 +93,9 @@ func (ts *testIMAPServer) start() {
 	if ts.listen != nil {
 		ln = ts.listen(ln)
 	}
-	ts.srv, ts.ln = imapserver.New(&ts.opts), ln
-	go ts.srv.Serve(ln)
+	srv := imapserver.New(&ts.opts)
+	ts.srv, ts.ln = srv, ln
+	go srv.Serve(ln) // not ts.srv.Serve: the goroutine would read ts.srv, which stop sets to nil
 }
 
 func (ts *testIMAPServer) stop() {
