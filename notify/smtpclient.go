@@ -291,7 +291,7 @@ func (d *dataWriter) Close() error {
 // no CR or LF elsewhere.
 func canonicalLines(p []byte) bool {
 	crlf := bytes.Count(p, []byte("\r\n"))
-	return crlf > 0 && bytes.HasSuffix(p, []byte("\r\n")) &&
+	return bytes.HasSuffix(p, []byte("\r\n")) &&
 		bytes.Count(p, []byte("\r")) == crlf && bytes.Count(p, []byte("\n")) == crlf
 }
 

@@ -52,8 +52,8 @@ type window struct {
 	gauge     prometheus.Gauge // the limit
 }
 
-func newWindow(max int, gauge prometheus.Gauge) *window {
-	w := &window{max: max, limit: min(initialWindow, max), open: make([]bool, max),
+func newWindow(senders int, gauge prometheus.Gauge) *window {
+	w := &window{max: senders, limit: min(initialWindow, senders), open: make([]bool, senders),
 		changed: make(chan struct{}), gauge: gauge}
 	gauge.Set(float64(w.limit))
 	return w

@@ -51,9 +51,9 @@ func TestSmallLoadAgainstRealStack(t *testing.T) {
 	}
 	// 200 accepted acks grow the senders' window from 4 to every allowed
 	// connection; Postfix on loopback limits nothing.
-	if b := rep.Backlog; b.SMTPConnections != float64(o.SMTPConns) || b.SMTPRefused != 0 || b.NotificationsFailed != 0 {
+	if b := rep.Backlog; b.SMTPAllowed != float64(o.SMTPConns) || b.SMTPRefused != 0 || b.NotificationsFailed != 0 {
 		t.Errorf("SMTP connections allowed %v of %d, refused %v, failed sends %v; want all, none, none",
-			b.SMTPConnections, o.SMTPConns, b.SMTPRefused, b.NotificationsFailed)
+			b.SMTPAllowed, o.SMTPConns, b.SMTPRefused, b.NotificationsFailed)
 	}
 }
 

@@ -65,10 +65,10 @@ type Backlog struct {
 	ArrivePerSecond     float64 `json:"arrive_per_second"`
 	ArriveVsStored      float64 `json:"arrive_vs_stored"`
 	NotificationsFailed float64 `json:"notifications_failed"`
-	// SMTPConnections is how many relay connections the daemon's senders
+	// SMTPAllowed is how many relay connections the daemon's senders
 	// could hold once all acks were sent (its window, up to
 	// smtp.connections); SMTPRefused, how many one more the relay refused.
-	SMTPConnections  float64 `json:"smtp_connections_allowed"`
+	SMTPAllowed      float64 `json:"smtp_connections_allowed"`
 	SMTPRefused      float64 `json:"smtp_connections_refused"`
 	RecordCPU        CPU     `json:"record_cpu"` // from the start until all were recorded
 	CPU              CPU     `json:"cpu"`        // from the start until all acks were sent
@@ -179,7 +179,7 @@ func (r *Report) writeText(w io.Writer) {
 	p("  all acks sent              at %6.2f s = %6.0f acks/s (%.0f/s after the first) = %.0f%% of Postfix's accept rate", b.AckedSeconds, b.AckPerSecond, b.AckPerSecondRunning, 100*b.AckVsAccept)
 	p("  all acks in customers' INBOXes at %6.2f s = %6.0f acks/s from the first = %.0f%% of the rate Postfix took in and Dovecot stored the backlog", b.ArrivedSeconds, b.ArrivePerSecond, 100*b.ArriveVsStored)
 	p("  send failures %.0f; SMTP connections allowed at the end %.0f (of smtp.connections %d), refused by the relay %.0f",
-		b.NotificationsFailed, b.SMTPConnections, r.SMTPConnections, b.SMTPRefused)
+		b.NotificationsFailed, b.SMTPAllowed, r.SMTPConnections, b.SMTPRefused)
 	p("  daemon CPU until all recorded:  user %.2f s + sys %.2f s = %.2f cores over %.2f s", b.RecordCPU.UserSeconds, b.RecordCPU.SysSeconds, b.RecordCPU.Cores, b.RecordCPU.WallSeconds)
 	p("  daemon CPU until all acks sent: user %.2f s + sys %.2f s = %.2f cores over %.2f s, %.0f µs/mail", b.CPU.UserSeconds, b.CPU.SysSeconds, b.CPU.Cores, b.CPU.WallSeconds, b.CPUPerMailMicros)
 	mach := func(phase string, m Machine) {

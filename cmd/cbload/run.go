@@ -320,7 +320,7 @@ func (r *runner) workBacklog(ctx context.Context) error {
 	b.AckPerSecondRunning = perSecond(r.o.N-1, allAck.Sub(firstAck).Seconds())
 	b.AckVsAccept = b.AckPerSecond / r.rep.Submit.AcceptPerSecond
 	b.NotificationsFailed = m[metricFailed]
-	b.SMTPConnections, b.SMTPRefused = m[metricConns], m[metricRefused]
+	b.SMTPAllowed, b.SMTPRefused = m[metricConns], m[metricRefused]
 	b.CPU = cpuBetween(start, end)
 	b.RecordCPU = cpuBetween(start, recCPU)
 	b.RecordMachine = machineBetween(mstart, mrec, b.RecordCPU, r.o.N)
