@@ -46,6 +46,15 @@ type relayConn struct {
 	// track, when set, is told when a connection starts being opened
 	// (true) and when it is gone or could not be opened (false).
 	track func(open bool)
+	// timed, when set, is told how long each step of a transaction took
+	// on the wire (stepEnvelope, stepDot), failed steps included.
+	timed func(step string, d time.Duration)
+}
+
+func (r *relayConn) took(step string, since time.Time) {
+	if r.timed != nil {
+		r.timed(step, time.Since(since))
+	}
 }
 
 func (r *relayConn) tracked(open bool) {
@@ -96,7 +105,10 @@ func (r *relayConn) begin(ctx context.Context, env envelope, msg []byte) error {
 // is accepted when the reply is 250; an error while waiting for that
 // reply may leave it queued at the relay all the same.
 func (r *relayConn) finish() error {
-	if err := r.c.finish(); err != nil {
+	start := time.Now()
+	err := r.c.finish()
+	r.took(stepDot, start)
+	if err != nil {
 		r.recover(err)
 		return err
 	}
@@ -116,6 +128,8 @@ func (r *relayConn) open(env envelope, msg []byte) error {
 	if ok, _ := r.c.extension("SMTPUTF8"); utf8 && !ok {
 		return permanentf("relay does not support SMTPUTF8, needed for %q", env.to)
 	}
+	start := time.Now()
+	defer r.took(stepEnvelope, start)
 	if err := r.c.begin(env.from, env.to, utf8); err != nil {
 		return markStale(err)
 	}

@@ -259,7 +259,8 @@ func (n *Notifier) refill(ctx context.Context, taken int) []*store.Notification 
 // overlaps with that commit. It takes rows only while the window admits
 // it, and holds no connection while it does not.
 func (n *Notifier) sender(ctx context.Context, i int, jobs <-chan *job, results chan<- *job) {
-	rc := &relayConn{o: n.o.SMTP, track: func(open bool) { n.win.setOpen(i, open) }}
+	rc := &relayConn{o: n.o.SMTP, track: func(open bool) { n.win.setOpen(i, open) },
+		timed: func(step string, d time.Duration) { n.metrics.relay.WithLabelValues(step).Observe(d.Seconds()) }}
 	defer rc.close()
 	idle := time.NewTimer(n.o.IdleTimeout)
 	defer idle.Stop()
@@ -352,7 +353,10 @@ func (n *Notifier) attempt(ctx context.Context, i int, rc *relayConn, j, prev *j
 		return
 	}
 	if err == nil {
-		if !recorded(prev) {
+		held := time.Now()
+		ok := recorded(prev)
+		n.metrics.held.Add(time.Since(held).Seconds())
+		if !ok {
 			rc.abandon()
 			j.aborted = true
 			return

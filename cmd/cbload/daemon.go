@@ -29,6 +29,13 @@ const (
 	metricFailed   = "complaintbot_notifications_failed_total"
 	metricConns    = "complaintbot_smtp_connections_allowed"
 	metricRefused  = "complaintbot_smtp_connections_refused_total"
+	// The relay's time per step of a message, and the time dots were held
+	// for the daemon's own commit: series read one by one (see parseMetrics).
+	metricEnvelopeSum   = `complaintbot_smtp_reply_seconds_sum{step="envelope"}`
+	metricEnvelopeCount = `complaintbot_smtp_reply_seconds_count{step="envelope"}`
+	metricDotSum        = `complaintbot_smtp_reply_seconds_sum{step="dot"}`
+	metricDotCount      = `complaintbot_smtp_reply_seconds_count{step="dot"}`
+	metricHeld          = "complaintbot_smtp_dot_held_seconds_total"
 )
 
 // Environment variables that carry the secrets to the daemon.
@@ -241,6 +248,7 @@ func (d *daemonProc) metrics(ctx context.Context) (map[string]float64, error) {
 // parseMetrics reads the Prometheus text format: "name{labels} value". It
 // sums each metric over its labels, and also, under "name:ack", over the
 // series labelled kind="ack" (acknowledgements, not owner notifications).
+// A series with labels is also kept as it is written, "name{labels}".
 func parseMetrics(r io.Reader) (map[string]float64, error) {
 	sums := map[string]float64{}
 	sc := bufio.NewScanner(r)
@@ -261,6 +269,9 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		}
 		name = strings.TrimSpace(name)
 		sums[name] += v
+		if labels != "" {
+			sums[name+"{"+strings.TrimSpace(labels)] = v
+		}
 		if strings.Contains(labels, `kind="ack"`) {
 			sums[name+":ack"] += v
 		}

@@ -55,6 +55,13 @@ func TestSmallLoadAgainstRealStack(t *testing.T) {
 		t.Errorf("SMTP connections allowed %v of %d, refused %v, failed sends %v; want all, none, none",
 			b.SMTPAllowed, o.SMTPConns, b.SMTPRefused, b.NotificationsFailed)
 	}
+	// Postfix answers each step in well under a second, and never in no
+	// time: a zero would mean the daemon's metrics were not read.
+	for name, ms := range map[string]float64{"envelope": rep.Backlog.Senders.EnvelopeMillis, "dot": rep.Backlog.Senders.DotMillis} {
+		if ms <= 0 || ms > 1000 {
+			t.Errorf("relay time per %s %.3f ms; want the daemon's measure, above 0 and below 1 s", name, ms)
+		}
+	}
 }
 
 // TestGeneratedMailsAreComplaints checks the generator: every mail parses,
@@ -166,6 +173,11 @@ complaintbot_messages_ingested_total{source="a"} 10
 complaintbot_messages_ingested_total{source="b"} 5
 complaintbot_notifications_sent_total{channel="email",kind="ack"} 1.5e+03
 complaintbot_notifications_sent_total{channel="email",kind="assigned"} 7
+complaintbot_smtp_reply_seconds_sum{step="envelope"} 3
+complaintbot_smtp_reply_seconds_count{step="envelope"} 1000
+complaintbot_smtp_reply_seconds_sum{step="dot"} 2
+complaintbot_smtp_reply_seconds_count{step="dot"} 1000
+complaintbot_smtp_dot_held_seconds_total 0.5
 process_resident_memory_bytes 2.5e+07
 `
 	m, err := parseMetrics(strings.NewReader(in))
@@ -174,6 +186,12 @@ process_resident_memory_bytes 2.5e+07
 	}
 	if m[metricIngested] != 15 || m[metricSent] != 1500 || m["complaintbot_notifications_sent_total"] != 1507 || m["process_resident_memory_bytes"] != 2.5e7 {
 		t.Errorf("parsed %v", m)
+	}
+	if m[`complaintbot_notifications_sent_total{channel="email",kind="assigned"}`] != 7 {
+		t.Errorf("the series with labels is not kept as written: %v", m)
+	}
+	if st := senderTime(m); st != (SenderTime{EnvelopeMillis: 3, DotMillis: 2, HeldMillis: 0.5}) {
+		t.Errorf("sender time %+v, want envelope 3 ms, dot 2 ms, held 0.5 ms per message", st)
 	}
 }
 

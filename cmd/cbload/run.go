@@ -321,6 +321,7 @@ func (r *runner) workBacklog(ctx context.Context) error {
 	b.AckVsAccept = b.AckPerSecond / r.rep.Submit.AcceptPerSecond
 	b.NotificationsFailed = m[metricFailed]
 	b.SMTPAllowed, b.SMTPRefused = m[metricConns], m[metricRefused]
+	b.Senders = senderTime(m)
 	b.CPU = cpuBetween(start, end)
 	b.RecordCPU = cpuBetween(start, recCPU)
 	b.RecordMachine = machineBetween(mstart, mrec, b.RecordCPU, r.o.N)
