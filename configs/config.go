@@ -112,9 +112,9 @@ type SMTP struct {
 	Helo         string `yaml:"helo"`
 	// Connections is the most SMTP connections that send in parallel: the
 	// senders start with 4 and add one per accepted message while there is
-	// work, and keep under the relay's own limit when it refuses one. At
-	// most this many accepted notifications wait to be marked sent, so a
-	// crash can resend at most this many (with their original Message-IDs).
+	// work, and keep under the relay's own limit when it refuses one. A
+	// crash can resend at most one notification per open connection (with
+	// its original Message-ID).
 	Connections        int  `yaml:"connections"`
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 

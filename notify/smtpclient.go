@@ -24,8 +24,9 @@ import (
 // it, MAIL, RCPT and DATA go out in one write and their replies are read
 // together, so a transaction costs two round trips instead of four. On a
 // loaded machine each round trip waits for the relay's process to be
-// scheduled, and the acknowledgement rate is bound by those waits, since
-// each connection carries one message at a time (see sender).
+// scheduled, and the acknowledgement rate is bound by those waits: the
+// notifier holds each connection's final dot until the previous message's
+// outcome is recorded (see sender).
 //
 // Replies other than the expected ones are *smtp.SMTPError, as go-smtp's
 // are, so isPermanent and replyText read them the same way. Addresses and

@@ -82,8 +82,8 @@ type Backlog struct {
 // SenderTime is the daemon's senders' time per message, averaged over the
 // backlog, from its metrics: waiting for the relay (the envelope, with the
 // message written; the final dot until its verdict), and holding a final
-// dot until fewer than smtp.connections accepted messages were unrecorded
-// (the daemon's own commits).
+// dot until the connection's previous message was recorded (the daemon's
+// own commit).
 type SenderTime struct {
 	EnvelopeMillis float64 `json:"relay_envelope_ms"`
 	DotMillis      float64 `json:"relay_dot_ms"`
