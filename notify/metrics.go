@@ -10,7 +10,7 @@ type metrics struct {
 	window  prometheus.Gauge         // relay connections the senders may hold
 	refused prometheus.Counter       // connections the relay refused while others were open
 	relay   *prometheus.HistogramVec // step: how long the relay took to answer
-	held    prometheus.Counter       // seconds final dots waited for a place in the budget
+	held    prometheus.Counter       // seconds final dots waited for the previous outcome's commit
 }
 
 // Steps of an SMTP transaction timed by complaintbot_smtp_reply_seconds.
@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"step"}),
 		held: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "complaintbot_smtp_dot_held_seconds_total",
-			Help: "Time final dots (Telegram sends) waited for one of smtp.connections places for accepted messages not yet recorded: our store's commits, not the relay.",
+			Help: "Time final dots waited until the previous message on their connection was recorded as sent (our store, not the relay).",
 		}),
 	}
 	if reg == nil {

@@ -10,12 +10,12 @@
 //     the final dot), in the same transaction as the outbound Message and the
 //     "<kind>_sent" event. A crash between the relay's 250 and that commit
 //     sends the message again after restart, with the same Message-ID, so the
-//     receiver can deduplicate. A final dot (a Telegram send) goes out only
-//     with one of Senders places, given back when its outcome is committed
-//     (see budget), so one crash duplicates at most Senders messages
-//     (default 16), at most one with Senders = 1, as if each connection
-//     waited for its previous mark; the places are shared, so a connection
-//     whose last mark is still being committed need not wait.
+//     receiver can deduplicate. Each sender connection sends the final dot
+//     of a message only once the mark of its previous message has committed
+//     (MAIL, RCPT, DATA and the body go out meanwhile: the relay accepts
+//     nothing before the dot), so one crash duplicates at most one message
+//     per open sender connection: at most Senders (default 16), at most one
+//     with Senders = 1.
 //   - At most window-size senders hold a relay connection (see window): it
 //     grows with accepted messages up to Senders and shrinks to what the
 //     relay takes when it refuses one more connection with a 4xx greeting.
@@ -74,8 +74,8 @@ type Options struct {
 	// accepts messages, fewer when it refuses a connection (see window).
 	// Outcomes are committed in groups, so more connections mean fewer
 	// fsyncs per message (higher throughput) but also bound the duplicates
-	// one crash can cause (at most Senders, sent again with the same
-	// Message-ID).
+	// one crash can cause (at most one per open connection, sent again
+	// with the same Message-ID).
 	Senders int
 	// MinBackoff and MaxBackoff bound the delay before a retry; defaults
 	// 10s and 30min.
@@ -187,7 +187,6 @@ type Notifier struct {
 	pending int // rows pending as last known; used by the Run goroutine only
 	hold    hold
 	win     *window
-	budget  *budget
 
 	mu     sync.Mutex // guards health
 	health Health
@@ -228,7 +227,6 @@ func New(o Options) (*Notifier, error) {
 		health:  Health{Relay: o.SMTP.Addr, OK: true},
 		hold:    hold{fn: o.Hold, max: o.MaxHold, log: o.Logger},
 		win:     newWindow(o.Senders, m.window),
-		budget:  newBudget(o.Senders),
 	}
 	if o.Telegram != nil {
 		n.tg = newTelegramSender(*o.Telegram)

@@ -590,11 +590,12 @@ func TestLostMarkResendsSameMessageID(t *testing.T) {
 	}
 }
 
-// TestUnrecordedMessagesBounded checks the crash bound while commits are
-// slow and senders go on with their next messages: whenever the relay
-// takes in a final dot, the messages it accepted earlier that are not yet
-// marked sent number fewer than Senders (this dot holds the last place).
-func TestUnrecordedMessagesBounded(t *testing.T) {
+// TestOneUnrecordedMessagePerConnection checks the crash bound while
+// commits are slow and senders overlap their next message with them:
+// whenever the relay takes in a final dot, the messages it accepted
+// earlier that are not yet marked sent number fewer than Senders (each
+// other connection may have one; this one none).
+func TestOneUnrecordedMessagePerConnection(t *testing.T) {
 	st, err := store.OpenBolt(t.TempDir()+"/db", store.BoltOptions{NoSync: true, FailUpdate: func() error {
 		time.Sleep(15 * time.Millisecond) // a slow disk
 		return nil

@@ -135,13 +135,13 @@ type job struct {
 	batch *batch
 
 	// Set by the sender.
-	at      time.Time // when the attempt ended
-	err     error
-	aborted bool // shutdown interrupted it; the row is left as it was
-	sent    *store.Message
-	placed  bool // holds a place in the budget until the outcome is committed
-	lost    bool // the outcome could not be recorded (shutdown)
-	requeue bool // the relay refused one more connection: send the row again over another
+	at        time.Time // when the attempt ended
+	err       error
+	aborted   bool // shutdown interrupted it; the row is left as it was
+	sent      *store.Message
+	committed chan struct{} // closed once the outcome is in the store
+	lost      bool          // the outcome could not be recorded (shutdown); set before committed is closed
+	requeue   bool          // the relay refused one more connection: send the row again over another
 
 	// Set by record.
 	outcome string // "sent", "temporary" or "permanent"
@@ -184,7 +184,7 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 		for _, row := range rows {
 			if !taken[row.ID] {
 				taken[row.ID] = true
-				queue = append(queue, &job{row: row, batch: b})
+				queue = append(queue, &job{row: row, batch: b, committed: make(chan struct{})})
 				added = true
 			}
 		}
@@ -218,7 +218,7 @@ func (n *Notifier) runBatch(ctx context.Context, rows []*store.Notification, job
 			if j.requeue { // not tried: hand it out again, first (after a stop, leave it)
 				inFlight--
 				if stop != nil {
-					queue = append([]*job{{row: j.row, batch: j.batch}}, queue...)
+					queue = append([]*job{{row: j.row, batch: j.batch, committed: make(chan struct{})}}, queue...)
 				}
 				continue
 			}
@@ -253,15 +253,18 @@ func (n *Notifier) refill(ctx context.Context, taken int) []*store.Notification 
 }
 
 // sender i owns one relay connection. It sends the final dot of a message
-// only with a place in the budget (see budget), so at most Senders
-// accepted-but-unrecorded messages exist at any time. It takes rows only
-// while the window admits it, and holds no connection while it does not.
+// only once the outcome of its previous message is recorded, so at most
+// one accepted-but-unrecorded message per connection exists at any time;
+// everything before the dot (rendering, MAIL, RCPT, DATA and the body)
+// overlaps with that commit. It takes rows only while the window admits
+// it, and holds no connection while it does not.
 func (n *Notifier) sender(ctx context.Context, i int, jobs <-chan *job, results chan<- *job) {
 	rc := &relayConn{o: n.o.SMTP, track: func(open bool) { n.win.setOpen(i, open) },
 		timed: func(step string, d time.Duration) { n.metrics.relay.WithLabelValues(step).Observe(d.Seconds()) }}
 	defer rc.close()
 	idle := time.NewTimer(n.o.IdleTimeout)
 	defer idle.Stop()
+	var prev *job // handed back; its outcome may not be recorded yet
 	for {
 		admitted, changed := n.win.admit(i)
 		in, done := jobs, (<-chan struct{})(nil)
@@ -276,10 +279,12 @@ func (n *Notifier) sender(ctx context.Context, i int, jobs <-chan *job, results 
 			if !ok {
 				return
 			}
-			n.attemptSafely(ctx, i, rc, j)
+			n.attemptSafely(ctx, i, rc, j, prev)
 			results <- j
 			if j.requeue {
 				sleepCtx(ctx, refusedPause) // let the relay see our others first
+			} else {
+				prev = j
 			}
 			idle.Reset(n.o.IdleTimeout)
 		case <-idle.C:
@@ -291,20 +296,20 @@ func (n *Notifier) sender(ctx context.Context, i int, jobs <-chan *job, results 
 	}
 }
 
-// place takes a place in the budget for j before anything of it can be
-// accepted, and counts the wait; false: the store lost marks at shutdown,
-// j is to be abandoned.
-func (n *Notifier) place(j *job) bool {
-	start := time.Now()
-	j.placed = n.budget.take()
-	n.metrics.held.Add(time.Since(start).Seconds())
-	return j.placed
+// recorded waits until the outcome of prev (nil: none) is committed and
+// reports whether it is in the store.
+func recorded(prev *job) bool {
+	if prev == nil {
+		return true
+	}
+	<-prev.committed
+	return !prev.lost
 }
 
 // attemptSafely is attempt with a panic turned into a permanent failure of
 // the row: a row that crashed the daemon would be due again after every
 // restart.
-func (n *Notifier) attemptSafely(ctx context.Context, i int, rc *relayConn, j *job) {
+func (n *Notifier) attemptSafely(ctx context.Context, i int, rc *relayConn, j, prev *job) {
 	defer func() {
 		if p := recover(); p != nil {
 			n.metrics.panics.Inc()
@@ -313,20 +318,20 @@ func (n *Notifier) attemptSafely(ctx context.Context, i int, rc *relayConn, j *j
 			j.err, j.sent, j.at = permanentf("internal error: %v", p), nil, n.o.Now()
 		}
 	}()
-	n.attempt(ctx, i, rc, j)
+	n.attempt(ctx, i, rc, j, prev)
 }
 
 // attempt renders, composes and sends one row, filling in the outcome.
-// Nothing that a relay could accept goes out without a place in the
-// budget; when none can be had (the store lost marks at shutdown), j is
-// abandoned and left as it was.
-func (n *Notifier) attempt(ctx context.Context, i int, rc *relayConn, j *job) {
+// Nothing that a relay could accept goes out before the outcome of prev,
+// the connection's previous row, is recorded; if it could not be (the
+// store failed at shutdown), j is abandoned and left as it was.
+func (n *Notifier) attempt(ctx context.Context, i int, rc *relayConn, j, prev *job) {
 	defer func() { j.at = n.o.Now() }()
 	if n.beforeSend != nil {
 		n.beforeSend(j.row)
 	}
 	if j.row.Channel == store.ChannelTelegram && n.tg != nil {
-		if !n.place(j) {
+		if !recorded(prev) {
 			j.aborted = true
 			return
 		}
@@ -348,7 +353,10 @@ func (n *Notifier) attempt(ctx context.Context, i int, rc *relayConn, j *job) {
 		return
 	}
 	if err == nil {
-		if !n.place(j) {
+		held := time.Now()
+		ok := recorded(prev)
+		n.metrics.held.Add(time.Since(held).Seconds())
+		if !ok {
 			rc.abandon()
 			j.aborted = true
 			return
@@ -406,9 +414,7 @@ func (n *Notifier) observeRelay(b *batch, err error) {
 func (n *Notifier) commit(ctx context.Context, done []*job) {
 	defer func() {
 		for _, j := range done {
-			if j.placed {
-				n.budget.give()
-			}
+			close(j.committed)
 		}
 	}()
 	update := context.WithoutCancel(ctx)
@@ -428,7 +434,6 @@ func (n *Notifier) commit(ctx context.Context, done []*job) {
 			for _, j := range done {
 				j.lost = true
 			}
-			n.budget.giveUp() // before the places come back: no send may use them
 			n.log.Error("outcomes not recorded at shutdown; these rows will be sent again", "rows", len(done), "err", err)
 			return
 		}
