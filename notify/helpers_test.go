@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"complaintbot/store"
 )
@@ -384,11 +385,22 @@ func reply(code int, enhanced smtp.EnhancedCode, msg string) error {
 // the given name/value pairs.
 func metricValue(t testing.TB, reg prometheus.Registerer, name string, labels ...string) float64 {
 	t.Helper()
+	var sum float64
+	for _, m := range series(t, reg, name, labels...) {
+		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	return sum
+}
+
+// series returns the series of the metric name whose labels include the
+// given name/value pairs.
+func series(t testing.TB, reg prometheus.Registerer, name string, labels ...string) []*dto.Metric {
+	t.Helper()
 	mfs, err := reg.(prometheus.Gatherer).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum float64
+	var out []*dto.Metric
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -404,8 +416,8 @@ func metricValue(t testing.TB, reg prometheus.Registerer, name string, labels ..
 					continue metrics
 				}
 			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			out = append(out, m)
 		}
 	}
-	return sum
+	return out
 }

@@ -25,26 +25,12 @@ func (s slowCommits) Update(ctx context.Context, fn func(store.Tx) error) error 
 
 // histogram returns the sample count and sum of the histogram name's
 // series with label step.
-func histogram(t *testing.T, reg *prometheus.Registry, name, step string) (uint64, float64) {
+func histogram(t *testing.T, reg *prometheus.Registry, name, step string) (n uint64, sum float64) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range series(t, reg, name, "step", step) {
+		n, sum = n+m.GetHistogram().GetSampleCount(), sum+m.GetHistogram().GetSampleSum()
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "step" && lp.GetValue() == step {
-					h := m.GetHistogram()
-					return h.GetSampleCount(), h.GetSampleSum()
-				}
-			}
-		}
-	}
-	return 0, 0
+	return n, sum
 }
 
 // TestRelayAndStoreTimesAreMeasured: the time a relay takes to answer
