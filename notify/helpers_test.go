@@ -265,6 +265,19 @@ func run(t testing.TB, n *Notifier) (stop func()) {
 	return stop
 }
 
+// eventuallyAllSent waits until every row is marked sent in st.
+func eventuallyAllSent(t testing.TB, st store.Store, rows []*store.Notification) {
+	t.Helper()
+	eventually(t, "every row marked sent", func() bool {
+		for _, r := range rows {
+			if statusOf(t, st, r.ID) != store.NotifySent {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()

@@ -258,14 +258,7 @@ func TestRelayDownThenUp(t *testing.T) {
 
 	rec := &relay{}
 	serveRelay(t, addr, rec)
-	eventually(t, "all rows sent", func() bool {
-		for _, r := range rows {
-			if statusOf(t, st, r.ID) != store.NotifySent {
-				return false
-			}
-		}
-		return true
-	})
+	eventuallyAllSent(t, st, rows)
 	time.Sleep(100 * time.Millisecond)
 	assertEachOnce(t, rec, rows)
 	if h := n.Health(); !h.OK {
@@ -654,14 +647,7 @@ func TestRefillSendsEachRowOnce(t *testing.T) {
 	o := testOptions(st, serveRelay(t, "127.0.0.1:0", rec))
 	o.Senders, o.BatchSize = 3, 2
 	run(t, newNotifier(t, o))
-	eventually(t, "all rows marked sent", func() bool {
-		for _, r := range rows {
-			if statusOf(t, st, r.ID) != store.NotifySent {
-				return false
-			}
-		}
-		return true
-	})
+	eventuallyAllSent(t, st, rows)
 	for _, r := range rows {
 		if c := rec.rcptCount(r.To.Email); c != 1 {
 			t.Errorf("%s got %d messages, want 1", r.To.Email, c)

@@ -58,14 +58,7 @@ func TestRelayAndStoreTimesAreMeasured(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	o.Registerer, o.Senders = reg, 1 // one connection: each dot waits for the commit before
 	run(t, newNotifier(t, o))
-	eventually(t, "every row marked sent", func() bool {
-		for _, r := range seeded {
-			if statusOf(t, bolt, r.ID) != store.NotifySent {
-				return false
-			}
-		}
-		return true
-	})
+	eventuallyAllSent(t, bolt, seeded)
 
 	n, sum := histogram(t, reg, "complaintbot_smtp_reply_seconds", stepEnvelope)
 	if n != rows || sum < rows*rcptDelay.Seconds() {

@@ -96,14 +96,7 @@ func sendAll(t *testing.T, addr string, senders, count int) ([]*store.Notificati
 	o.Registerer, o.Senders = reg, senders
 	n := newNotifier(t, o)
 	run(t, n)
-	eventually(t, "every row marked sent", func() bool {
-		for _, r := range rows {
-			if statusOf(t, st, r.ID) != store.NotifySent {
-				return false
-			}
-		}
-		return true
-	})
+	eventuallyAllSent(t, st, rows)
 	return rows, st, reg, n
 }
 
